@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// The `touchline` command: runs Touchline embedded on one machine, or one service at a time in production.
+import 'reflect-metadata';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../common/config';
+import { subgraphSdl } from '../common/graphql/subgraph-schema';
+import { createLogger, type Logger } from '../common/logger';
+import { ACCESS_SUBGRAPH, buildAccessSchema } from '../gateway/access';
+import { composeSupergraph } from '../gateway/supergraph';
+import { runGateway, runPlatform, runSubgraph, SUBGRAPHS } from './platform';
+
+const USAGE = `Usage: touchline <command>
+
+Commands:
+  up                      run everything on this machine: gateway, registry, scheduler, monitoring (npm start)
+  gateway                 run the gateway alone (production)
+  subgraph <name>         run one subgraph alone: registry, scheduler or monitoring (production)
+  compose [--out FILE]    compose the supergraph offline and write it to FILE (default: stdout), to pin it
+                          with TOUCHLINE_SUPERGRAPH_FILE
+  help                    show this help
+
+Configuration comes from environment variables; see README.md.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig(process.env, { isTTY: process.stdout.isTTY });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+
+  switch (command) {
+    case 'up':
+      return up(config, logger);
+    case 'gateway': {
+      const gateway = await runGateway(config, logger);
+      if (gateway.bootstrapKey) printAdminKey(gateway.bootstrapKey);
+      stopOnSignal(logger, () => gateway.stop());
+      await gateway.ready;
+      return;
+    }
+    case 'subgraph': {
+      const name = rest[0];
+      if (!isSubgraphName(name)) throw new UsageError(`touchline subgraph needs one of ${SUBGRAPH_NAMES.join(', ')} (got ${name ?? 'nothing'})`);
+      const subgraph = await runSubgraph(name, config, logger);
+      stopOnSignal(logger, () => subgraph.stop());
+      return;
+    }
+    case 'compose':
+      return compose(config, rest);
+    default:
+      throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+async function up(config: Config, logger: Logger): Promise<void> {
+  const platform = await runPlatform(config, logger);
+  stopOnSignal(logger, () => platform.stop());
+  const where = config.databaseUrl ? 'PostgreSQL' : `SQLite files in ${config.dataDir}`;
+  console.log(`\nTouchline is running.\n  GraphQL endpoint and playground: ${platform.gateway.url}\n  Data: ${where}\n`);
+  if (platform.gateway.bootstrapKey) printAdminKey(platform.gateway.bootstrapKey);
+}
+
+async function compose(config: Config, args: string[]): Promise<void> {
+  const outIndex = args.indexOf('--out');
+  const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
+  if (outIndex >= 0 && !out) throw new UsageError('--out needs a file name');
+  const subgraphs = [{ name: ACCESS_SUBGRAPH, url: `local://${ACCESS_SUBGRAPH}`, sdl: subgraphSdl(await buildAccessSchema()) }];
+  for (const name of SUBGRAPH_NAMES) {
+    subgraphs.push({ name, url: config.subgraphUrls[name], sdl: subgraphSdl(await SUBGRAPHS[name].buildSchema()) });
+  }
+  const supergraph = composeSupergraph(subgraphs);
+  if (!out) {
+    process.stdout.write(supergraph);
+    return;
+  }
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(out, supergraph);
+  console.error(`Wrote the supergraph to ${out} (subgraphs: ${subgraphs.map((s) => `${s.name} at ${s.url}`).join(', ')}).`);
+}
+
+function printAdminKey(bootstrap: { key: string; generated: boolean }): void {
+  if (!bootstrap.generated) {
+    console.log('Created the first admin API key from TOUCHLINE_ADMIN_KEY.\n');
+    return;
+  }
+  console.log(
+    [
+      'A first admin API key was created. It is shown only this once: copy it now.',
+      '',
+      `    ${bootstrap.key}`,
+      '',
+      'Send it as the header  Authorization: Bearer <key>  (in the playground: the Headers tab).',
+      '',
+    ].join('\n'),
+  );
+}
+
+function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'could not stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+class UsageError extends Error {}
+
+function isSubgraphName(name: string | undefined): name is SubgraphName {
+  return (SUBGRAPH_NAMES as readonly string[]).includes(name ?? '');
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    console.error(error.message);
+    if (error instanceof UsageError) console.error(`\n${USAGE}`);
+  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const { port } = error as { port?: number };
+    console.error(`Port ${port} is already in use: is another Touchline running? Stop it, or choose other ports (PORT, TOUCHLINE_REGISTRY_PORT, ...).`);
+  } else {
+    console.error(`Touchline could not start: ${(error as Error).stack ?? String(error)}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+// Starts Touchline's services from a Config: one subgraph, the gateway, or everything in one process.
+import { randomBytes } from 'node:crypto';
+import { requireInternalSecret, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../common/config';
+import { databaseLocation } from '../common/db/database';
+import type { Logger } from '../common/logger';
+import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../common/subgraph-server';
+import type { ServiceContext } from '../common/graphql/context';
+import { startGateway, type RunningGateway } from '../gateway';
+import { monitoring } from '../subgraphs/monitoring';
+import { registry } from '../subgraphs/registry';
+import { scheduler } from '../subgraphs/scheduler';
+
+export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<ServiceContext>> = {
+  registry,
+  scheduler,
+  monitoring,
+};
+
+export function runSubgraph(name: SubgraphName, config: Config, logger: Logger, secret = requireInternalSecret(config)): Promise<RunningSubgraph> {
+  return startSubgraph(SUBGRAPHS[name], {
+    host: config.host,
+    port: config.subgraphPorts[name],
+    secret,
+    database: databaseLocation(config, name),
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+}
+
+export function runGateway(
+  config: Config,
+  logger: Logger,
+  secret = requireInternalSecret(config),
+  subgraphs: Record<string, string> = config.subgraphUrls,
+): Promise<RunningGateway> {
+  return startGateway({
+    host: config.host,
+    port: config.gatewayPort,
+    secret,
+    database: databaseLocation(config, 'gateway'),
+    logger,
+    subgraphs,
+    supergraphFile: config.supergraphFile,
+    composePollMs: config.composePollSeconds * 1000,
+    adminKey: config.adminKey,
+    maxBodyBytes: config.maxBodyBytes,
+    limits: { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity },
+  });
+}
+
+export interface Platform {
+  gateway: RunningGateway;
+  subgraphs: RunningSubgraph[];
+  stop(): Promise<void>;
+}
+
+/** Everything in this process: the three subgraphs, then the gateway in front of them. */
+export async function runPlatform(config: Config, logger: Logger): Promise<Platform> {
+  // In one process the secret never leaves memory, so a fresh one per start is enough.
+  const secret = config.internalSecret ?? randomBytes(32).toString('hex');
+  const subgraphs: RunningSubgraph[] = [];
+  try {
+    for (const name of SUBGRAPH_NAMES) subgraphs.push(await runSubgraph(name, config, logger, secret));
+    const urls = Object.fromEntries(subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
+    const gateway = await runGateway(config, logger, secret, urls);
+    await gateway.ready.catch(async (error: unknown) => {
+      await gateway.stop();
+      throw error;
+    });
+    return {
+      gateway,
+      subgraphs,
+      stop: async () => {
+        await gateway.stop();
+        await Promise.all(subgraphs.map((subgraph) => subgraph.stop()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(subgraphs.map((subgraph) => subgraph.stop()));
+    throw error;
+  }
+}

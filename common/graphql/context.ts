@@ -1,0 +1,18 @@
+// What every resolver of every service receives.
+import type { EntityManager } from 'typeorm';
+import type { Identity } from '../auth/identity';
+import type { Database } from '../db/database';
+import type { Logger } from '../logger';
+
+export interface ServiceContext {
+  /** The service answering: gateway, registry, scheduler or monitoring. */
+  service: string;
+  identity: Identity;
+  requestId: string;
+  logger: Logger;
+  db: Database;
+  /** The entity manager for this operation: a mutation's own transaction, or the plain manager for a query. */
+  em: EntityManager;
+  /** Forgets what this request's loaders cached, called after each mutation commits. */
+  clearCaches?: () => void;
+}

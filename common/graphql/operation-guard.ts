@@ -1,0 +1,109 @@
+// Every root field passes here: its role is checked, and a mutation runs in one transaction that also
+// writes its audit entry, so a mutation is recorded exactly when it happens, and rolled back whole otherwise.
+import { GraphQLError, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import type { ResolversMap } from 'type-graphql';
+import { QueryFailedError } from 'typeorm';
+import { hasRole, isRole, type Role } from '../auth/identity';
+import { AuditOutcome } from '../audit/audit-entry.entity';
+import { recordAudit, type AuditRecord } from '../audit/audit-log';
+import type { ServiceContext } from './context';
+import { ForbiddenError } from './errors';
+import { hasUserErrors, type Payload } from './types';
+
+type Resolver = GraphQLFieldResolver<unknown, ServiceContext, Record<string, unknown>>;
+
+/** Wraps the resolvers of `Query` and `Mutation` fields in `resolvers` (built from `schema`) in place. */
+export function guardOperations(schema: GraphQLSchema, resolvers: ResolversMap): void {
+  for (const rootType of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!rootType) continue;
+    const isMutation = rootType === schema.getMutationType();
+    const fieldResolvers = (resolvers[rootType.name] ?? {}) as Record<string, Resolver>;
+    for (const field of Object.values(rootType.getFields())) {
+      const resolve = fieldResolvers[field.name];
+      if (typeof resolve !== 'function') continue;
+      const declared = field.extensions?.requiredRole;
+      const required: Role = isRole(declared) ? declared : isMutation ? 'operator' : 'viewer';
+      fieldResolvers[field.name] = isMutation ? guardMutation(field.name, required, resolve) : guardQuery(field.name, required, resolve);
+    }
+  }
+}
+
+function guardQuery(name: string, required: Role, resolve: Resolver): Resolver {
+  return (root, args, context, info) => {
+    if (!hasRole(context.identity, required)) throw new ForbiddenError(name, required, context.identity.role);
+    return resolve(root, args, context, info);
+  };
+}
+
+class Rejected {
+  constructor(readonly payload: Payload) {}
+}
+
+const MAX_ATTEMPTS = 3;
+
+function guardMutation(name: string, required: Role, resolve: Resolver): Resolver {
+  return async (root, args, context, info) => {
+    const audit = (outcome: AuditOutcome, extra: Partial<AuditRecord> = {}): AuditRecord => ({
+      service: context.service,
+      identity: context.identity,
+      action: name,
+      outcome,
+      input: args.input ?? args,
+      requestId: context.requestId,
+      ...extra,
+    });
+    const recordOutside = (record: AuditRecord) =>
+      context.db.transaction((em) => recordAudit(em, record)).catch((error: unknown) => {
+        context.logger.error({ err: error, action: name }, 'could not write an audit entry');
+      });
+
+    if (!hasRole(context.identity, required)) {
+      await recordOutside(audit(AuditOutcome.FORBIDDEN, { detail: `needs the ${required} role` }));
+      throw new ForbiddenError(name, required, context.identity.role);
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const payload = await context.db.transaction(async (em) => {
+          const result: unknown = await resolve(root, args, { ...context, em }, info);
+          if (hasUserErrors(result)) throw new Rejected(result);
+          await recordAudit(em, audit(AuditOutcome.SUCCEEDED, { target: targetOf(result) }));
+          return result;
+        });
+        context.clearCaches?.();
+        return payload;
+      } catch (error) {
+        if (error instanceof Rejected) {
+          await recordOutside(audit(AuditOutcome.REJECTED, { detail: describeUserErrors(error.payload) }));
+          return error.payload;
+        }
+        // Two writers raced for the same unique value: run again, and the loser now sees the winner's row.
+        if (isUniqueViolation(error) && attempt < MAX_ATTEMPTS) continue;
+        const code = error instanceof GraphQLError ? String(error.extensions.code ?? 'ERROR') : 'INTERNAL_SERVER_ERROR';
+        await recordOutside(audit(AuditOutcome.FAILED, { detail: code }));
+        throw error;
+      }
+    }
+  };
+}
+
+/** The object a payload is about: its first field holding something with an id. */
+function targetOf(payload: unknown): AuditRecord['target'] {
+  if (typeof payload !== 'object' || payload === null) return null;
+  for (const [type, value] of Object.entries(payload)) {
+    if (type !== 'userErrors' && typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string') {
+      return { type, id: (value as { id: string }).id };
+    }
+  }
+  return null;
+}
+
+function describeUserErrors(payload: Payload): string {
+  return payload.userErrors.map((e) => `${e.code}${e.field ? ` at ${e.field.join('.')}` : ''}: ${e.message}`).join('; ');
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: string } | undefined)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,132 @@
+// Runs one subgraph: its database, its federated schema behind Apollo Server, and an HTTP server that only
+// answers requests signed by the gateway (health checks aside).
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
+import type { EntitySchema, MixedList } from 'typeorm';
+import { AUDIT_PATH, answerAuditRequest } from './audit/audit-route';
+import { AuditEntry } from './audit/audit-entry.entity';
+import type { Identity } from './auth/identity';
+import { RequestVerifier } from './auth/request-signature';
+import { Database, type DatabaseLocation } from './db/database';
+import type { ServiceContext } from './graphql/context';
+import { ErrorCode, formatError } from './graphql/errors';
+import { graphqlRoute } from './http/graphql-route';
+import { graphqlError, json, startHttpService, type HttpRequest, type HttpService } from './http/server';
+import type { Logger } from './logger';
+
+/** What a subgraph is: its tables, its migrations, its schema, and what its resolvers get in their context. */
+export interface SubgraphDefinition<TContext extends ServiceContext> {
+  name: string;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function | string | EntitySchema>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: Record<DatabaseLocation['kind'], Function[]>;
+  buildSchema(): Promise<GraphQLSchema>;
+  createContext(base: ServiceContext): TContext;
+}
+
+export interface SubgraphOptions {
+  host: string;
+  port: number;
+  /** The secret shared with the gateway, which signs every request. */
+  secret: string;
+  database: DatabaseLocation;
+  logger: Logger;
+  maxBodyBytes: number;
+  onQuery?: (sql: string) => void;
+}
+
+export interface RunningSubgraph {
+  name: string;
+  url: string;
+  port: number;
+  db: Database;
+  stop(): Promise<void>;
+}
+
+export async function startSubgraph<TContext extends ServiceContext>(
+  definition: SubgraphDefinition<TContext>,
+  options: SubgraphOptions,
+): Promise<RunningSubgraph> {
+  const logger = options.logger.child({ service: definition.name });
+  const db = await Database.open({
+    location: options.database,
+    entities: [AuditEntry, ...(definition.entities as [])],
+    migrations: definition.migrations,
+    logger,
+    onQuery: options.onQuery,
+  });
+  try {
+    const apollo = new ApolloServer<TContext>({
+      schema: await definition.buildSchema(),
+      formatError: formatError(logger),
+      includeStacktraceInErrorResponses: false,
+      plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginLandingPageDisabled()],
+    });
+    await apollo.start();
+    const verifier = new RequestVerifier(options.secret);
+
+    const verify = (request: HttpRequest, body: Buffer): Identity | string => {
+      const result = verifier.verify(request.headers, { method: request.method, path: request.url.pathname, body });
+      if (!result.ok) logger.warn({ requestId: request.requestId, reason: result.reason }, 'refused an unsigned or badly signed request');
+      return result.ok ? result.identity : result.reason;
+    };
+    const refuse = (reason: string) =>
+      graphqlError(401, ErrorCode.UNAUTHENTICATED, `Refused: ${reason}. Send requests to the gateway, not to a subgraph.`);
+
+    const http: HttpService = await startHttpService({
+      name: definition.name,
+      host: options.host,
+      port: options.port,
+      logger,
+      maxBodyBytes: options.maxBodyBytes,
+      routes: {
+        '/healthz': () => json(200, { status: 'ok', service: definition.name }),
+        '/readyz': async () => {
+          try {
+            await db.ping();
+            return json(200, { status: 'ready', service: definition.name });
+          } catch (error) {
+            return json(503, { status: 'unavailable', service: definition.name, reason: `database: ${(error as Error).message}` });
+          }
+        },
+        '/graphql': graphqlRoute<TContext>(apollo, async (request, body) => {
+          const identity = verify(request, body);
+          if (typeof identity === 'string') return { refusal: refuse(identity) };
+          const base: ServiceContext = {
+            service: definition.name,
+            identity,
+            requestId: request.requestId,
+            logger: logger.child({ requestId: request.requestId }),
+            db,
+            em: db.manager,
+          };
+          return { context: definition.createContext(base) };
+        }),
+        [AUDIT_PATH]: async (request) => {
+          const body = await request.readBody();
+          const identity = verify(request, body);
+          return typeof identity === 'string' ? refuse(identity) : answerAuditRequest(db, identity, body);
+        },
+      },
+    });
+    logger.info({ url: `${http.url}/graphql`, database: options.database.kind }, 'subgraph ready');
+
+    return {
+      name: definition.name,
+      url: `${http.url}/graphql`,
+      port: http.port,
+      db,
+      stop: async () => {
+        await http.close();
+        await apollo.stop();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,188 @@
+// The gateway: Touchline's one public endpoint. It authenticates API keys, enforces query limits, serves the
+// playground, and executes operations across the subgraphs of the composed supergraph.
+import { ApolloGateway, LocalGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import fetch from 'node-fetch';
+import { AuditEntry } from '../common/audit/audit-entry.entity';
+import { Database, type DatabaseLocation } from '../common/db/database';
+import { ErrorCode, formatError } from '../common/graphql/errors';
+import { subgraphSdl } from '../common/graphql/subgraph-schema';
+import { graphqlRoute } from '../common/http/graphql-route';
+import { graphqlError, json, startHttpService, type HttpService } from '../common/http/server';
+import type { Logger } from '../common/logger';
+import { ACCESS_SUBGRAPH, accessEntities, accessMigrations, buildAccessSchema } from './access';
+import type { AccessContext } from './access/access.resolver';
+import { bootstrapAdminKey } from './access/api-key.service';
+import { localAuditSource, remoteAuditSource } from './access/audit-log.service';
+import { ApiKeyAuthenticator } from './authentication';
+import { playgroundAssets, playgroundPage, PLAYGROUND_PREFIX, wantsPlayground } from './playground';
+import { queryLimitsPlugin, type QueryLimits } from './query-limits';
+import { SubgraphDataSource } from './subgraph-data-source';
+import { liveSupergraph, readSupergraphFile, remoteSdl, type SdlSource } from './supergraph';
+
+export type GatewayContext = AccessContext;
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  /** Shared with the subgraphs; signs the identity forwarded to them. */
+  secret: string;
+  database: DatabaseLocation;
+  logger: Logger;
+  /** The subgraphs by name, with the URL of their GraphQL endpoint. */
+  subgraphs: Record<string, string>;
+  /** Serve this composed supergraph instead of composing from the running subgraphs. */
+  supergraphFile?: string;
+  composePollMs: number;
+  adminKey?: string;
+  maxBodyBytes: number;
+  limits: QueryLimits;
+}
+
+export interface RunningGateway {
+  /** The GraphQL endpoint. */
+  url: string;
+  port: number;
+  db: Database;
+  /** Resolves once the supergraph is composed and operations are served. */
+  ready: Promise<void>;
+  /** The first admin key, when this start created it: to be shown once. */
+  bootstrapKey?: { key: string; generated: boolean };
+  stop(): Promise<void>;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const logger = options.logger.child({ service: 'gateway' });
+  const db = await Database.open({
+    location: options.database,
+    entities: [AuditEntry, ...accessEntities],
+    migrations: accessMigrations,
+    logger,
+  });
+  let http: HttpService | undefined;
+  try {
+    const bootstrapKey = await db.transaction(async (em) => {
+      if (db.kind === 'postgres') await em.query("SELECT pg_advisory_xact_lock(hashtext('touchline:bootstrap-admin-key'))");
+      return bootstrapAdminKey(em, options.adminKey);
+    });
+    const accessSchema = await buildAccessSchema();
+    const authenticator = new ApiKeyAuthenticator(db, logger);
+    const auditSources = [
+      localAuditSource('gateway', db),
+      ...Object.entries(options.subgraphs).map(([name, url]) => remoteAuditSource(name, url, options.secret)),
+    ];
+
+    let waitingFor: string[] = Object.keys(options.subgraphs);
+    const sdlSources: SdlSource[] = [
+      { name: ACCESS_SUBGRAPH, url: `local://${ACCESS_SUBGRAPH}`, load: async () => subgraphSdl(accessSchema) },
+      ...Object.entries(options.subgraphs).map(([name, url]) => remoteSdl(name, url, options.secret)),
+    ];
+    const gateway = new ApolloGateway({
+      supergraphSdl: options.supergraphFile
+        ? readSupergraphFile(options.supergraphFile)
+        : liveSupergraph({ sources: sdlSources, logger, pollMs: options.composePollMs, onWaiting: (names) => (waitingFor = names) }),
+      buildService: ({ name, url }) =>
+        name === ACCESS_SUBGRAPH ? new LocalGraphQLDataSource(accessSchema) : new SubgraphDataSource(url!, options.secret),
+      logger,
+    });
+    const apollo = new ApolloServer<GatewayContext>({
+      gateway,
+      formatError: formatError(logger),
+      includeStacktraceInErrorResponses: false,
+      parseOptions: { maxTokens: 20_000 },
+      plugins: [ApolloServerPluginLandingPageDisabled(), queryLimitsPlugin(options.limits)],
+      logger,
+    });
+
+    let started = false;
+    const ready = apollo.start().then(() => {
+      started = true;
+      waitingFor = [];
+    });
+    ready.catch((error: unknown) => logger.error({ err: error }, 'the gateway could not load the supergraph'));
+
+    const serveGraphQL = graphqlRoute<GatewayContext>(apollo, async (request) => {
+      const authentication = await authenticator.authenticate(request.headers.authorization);
+      if ('failure' in authentication) {
+        return { refusal: graphqlError(401, ErrorCode.UNAUTHENTICATED, authentication.failure, { 'www-authenticate': 'Bearer realm="touchline"' }) };
+      }
+      const context: GatewayContext = {
+        service: 'gateway',
+        identity: authentication.identity,
+        requestId: request.requestId,
+        logger: logger.child({ requestId: request.requestId }),
+        db,
+        em: db.manager,
+        auditSources,
+        forgetKey: (keyId) => authenticator.forget(keyId),
+      };
+      return { context };
+    });
+
+    http = await startHttpService({
+      name: 'gateway',
+      host: options.host,
+      port: options.port,
+      logger,
+      maxBodyBytes: options.maxBodyBytes,
+      routes: {
+        '/': () => ({ status: 302, headers: { location: '/graphql' } }),
+        '/healthz': () => json(200, { status: 'ok', service: 'gateway' }),
+        '/readyz': async () => {
+          const checks = await readiness(db, options.subgraphs, started, waitingFor);
+          const ok = Object.values(checks).every((check) => check === 'ok');
+          return json(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks });
+        },
+        [PLAYGROUND_PREFIX]: playgroundAssets(),
+        '/graphql': (request) => {
+          if (wantsPlayground(request.method, request.headers.accept)) return playgroundPage();
+          if (!started) {
+            const detail = waitingFor.length > 0 ? `waiting for ${waitingFor.join(', ')}` : 'composing the supergraph';
+            return graphqlError(503, ErrorCode.SERVICE_UNAVAILABLE, `The gateway is starting (${detail}); try again shortly`, { 'retry-after': '2' });
+          }
+          return serveGraphQL(request);
+        },
+      },
+    });
+    const url = `${http.url}/graphql`;
+    logger.info({ url }, 'gateway listening');
+    const server = http;
+
+    return {
+      url,
+      port: server.port,
+      db,
+      ready,
+      bootstrapKey,
+      stop: async () => {
+        await server.close();
+        await apollo.stop().catch(() => undefined);
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await http?.close();
+    await db.close();
+    throw error;
+  }
+}
+
+async function readiness(db: Database, subgraphs: Record<string, string>, started: boolean, waitingFor: string[]): Promise<Record<string, string>> {
+  const checks: Record<string, string> = { supergraph: started ? 'ok' : `composing (waiting for ${waitingFor.join(', ') || 'composition'})` };
+  await Promise.all([
+    db.ping().then(
+      () => (checks.database = 'ok'),
+      (error: Error) => (checks.database = error.message),
+    ),
+    ...Object.entries(subgraphs).map(async ([name, url]) => {
+      try {
+        const response = await fetch(new URL('/readyz', url).href, { timeout: 2_000 });
+        checks[name] = response.ok ? 'ok' : `HTTP ${response.status}`;
+      } catch (error) {
+        checks[name] = (error as Error).message;
+      }
+    }),
+  ]);
+  return checks;
+}

@@ -1,0 +1,12 @@
+// The scheduler's schema migrations, one list per database, oldest first. Written by `npm run migration:generate`.
+import { InitialSqlite1796417280861 } from './sqlite/1796417280861-initial';
+import { InitialPostgres1796417280861 } from './postgres/1796417280861-initial';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const sqliteMigrations: Function[] = [
+  InitialSqlite1796417280861,
+];
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const postgresMigrations: Function[] = [
+  InitialPostgres1796417280861,
+];
