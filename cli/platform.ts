@@ -16,7 +16,19 @@ export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<ServiceContext>>
   monitoring,
 };
 
-export function runSubgraph(name: SubgraphName, config: Config, logger: Logger, secret = requireInternalSecret(config)): Promise<RunningSubgraph> {
+export interface PlatformHooks {
+  /** Called with every SQL statement a subgraph runs (tests count queries with it). */
+  onQuery?: (subgraph: SubgraphName, sql: string) => void;
+}
+
+export function runSubgraph(
+  name: SubgraphName,
+  config: Config,
+  logger: Logger,
+  secret = requireInternalSecret(config),
+  hooks: PlatformHooks = {},
+): Promise<RunningSubgraph> {
+  const onQuery = hooks.onQuery;
   return startSubgraph(SUBGRAPHS[name], {
     host: config.host,
     port: config.subgraphPorts[name],
@@ -24,6 +36,7 @@ export function runSubgraph(name: SubgraphName, config: Config, logger: Logger, 
     database: databaseLocation(config, name),
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    onQuery: onQuery && ((sql) => onQuery(name, sql)),
   });
 }
 
@@ -55,12 +68,12 @@ export interface Platform {
 }
 
 /** Everything in this process: the three subgraphs, then the gateway in front of them. */
-export async function runPlatform(config: Config, logger: Logger): Promise<Platform> {
+export async function runPlatform(config: Config, logger: Logger, hooks: PlatformHooks = {}): Promise<Platform> {
   // In one process the secret never leaves memory, so a fresh one per start is enough.
   const secret = config.internalSecret ?? randomBytes(32).toString('hex');
   const subgraphs: RunningSubgraph[] = [];
   try {
-    for (const name of SUBGRAPH_NAMES) subgraphs.push(await runSubgraph(name, config, logger, secret));
+    for (const name of SUBGRAPH_NAMES) subgraphs.push(await runSubgraph(name, config, logger, secret, hooks));
     const urls = Object.fromEntries(subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
     const gateway = await runGateway(config, logger, secret, urls);
     await gateway.ready.catch(async (error: unknown) => {

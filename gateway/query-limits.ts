@@ -35,7 +35,8 @@ const ASSUMED_LIST_SIZE = 10;
 
 /**
  * Depth: the longest chain of nested fields. Complexity: every field costs 1, and what is under a list costs
- * once per item: `first` items for a paginated field, ASSUMED_LIST_SIZE for other lists. Introspection is free.
+ * once per item: `first` items for a paginated field (whose edges and nodes then count once),
+ * ASSUMED_LIST_SIZE for other lists. Introspection is free.
  */
 export function measureOperation(
   schema: GraphQLSchema,
@@ -53,7 +54,7 @@ export function measureOperation(
         const field = fieldOf(parent, selection.name.value);
         const child = selection.selectionSet ? visit(selection.selectionSet, field?.type && getNamedType(field.type), visiting) : { depth: 0, complexity: 0 };
         depth = Math.max(depth, child.depth + 1);
-        complexity += 1 + child.complexity * multiplier(field, selection.arguments ?? [], variables);
+        complexity += 1 + child.complexity * multiplier(parent, field, selection.arguments ?? [], variables);
       } else {
         const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments[selection.name.value];
         if (!fragment) continue;
@@ -76,6 +77,7 @@ function fieldOf(parent: GraphQLType | null | undefined, name: string): GraphQLF
 }
 
 function multiplier(
+  parent: GraphQLType | null | undefined,
   field: GraphQLField<unknown, unknown> | undefined,
   args: readonly ArgumentNode[],
   variables: Record<string, unknown>,
@@ -86,6 +88,8 @@ function multiplier(
     return typeof value === 'number' && value > 0 ? value : DEFAULT_PAGE_SIZE;
   }
   if (field?.args.some((arg) => arg.name === 'first')) return DEFAULT_PAGE_SIZE;
+  // A connection's `edges` and `nodes` hold the page its field already paid for.
+  if (parent && 'name' in parent && parent.name.endsWith('Connection')) return 1;
   return field && isListType(getNullableType(field.type)) ? ASSUMED_LIST_SIZE : 1;
 }
 

@@ -38,6 +38,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export class Database {
   private writeQueue: Promise<unknown> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   private constructor(
     readonly dataSource: DataSource,
@@ -77,9 +78,15 @@ export class Database {
    * another here; PostgreSQL runs them concurrently, each on its own connection.
    */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.kind === 'postgres') return this.dataSource.transaction(work);
-    const run = this.writeQueue.then(() => this.dataSource.transaction(work));
-    this.writeQueue = run.catch(() => undefined);
+    let run: Promise<T>;
+    if (this.kind === 'postgres') run = this.dataSource.transaction(work);
+    else {
+      run = this.writeQueue.then(() => this.dataSource.transaction(work));
+      this.writeQueue = run.catch(() => undefined);
+    }
+    const settled = run.catch(() => undefined);
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
     return run;
   }
 
@@ -87,8 +94,9 @@ export class Database {
     await this.dataSource.query('SELECT 1');
   }
 
+  /** Waits for transactions under way (including background writes), then closes the connections. */
   async close(): Promise<void> {
-    await this.writeQueue;
+    await Promise.all(this.inFlight);
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 

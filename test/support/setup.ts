@@ -1,0 +1,2 @@
+// Loaded before every test file: decorators need the metadata polyfill.
+import 'reflect-metadata';
