@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
       return up(config, logger);
     case 'gateway': {
       const gateway = await runGateway(config, logger);
-      if (gateway.bootstrapKey) printAdminKey(gateway.bootstrapKey);
+      if (gateway.bootstrapKey) console.log(adminKeyNotice(gateway.bootstrapKey));
       stopOnSignal(logger, () => gateway.stop());
       await gateway.ready;
       return;
@@ -59,8 +59,16 @@ async function up(config: Config, logger: Logger): Promise<void> {
   const platform = await runPlatform(config, logger);
   stopOnSignal(logger, () => platform.stop());
   const where = config.databaseUrl ? 'PostgreSQL' : `SQLite files in ${config.dataDir}`;
-  console.log(`\nTouchline is running.\n  GraphQL endpoint and playground: ${platform.gateway.url}\n  Data: ${where}\n`);
-  if (platform.gateway.bootstrapKey) printAdminKey(platform.gateway.bootstrapKey);
+  const banner = [
+    '',
+    'Touchline is running.',
+    `  GraphQL endpoint and playground: ${platform.gateway.url}`,
+    `  Data: ${where}`,
+    '',
+    ...(platform.gateway.bootstrapKey ? [adminKeyNotice(platform.gateway.bootstrapKey)] : []),
+  ];
+  // One write, so that whoever reads the output sees the banner whole.
+  console.log(banner.join('\n'));
 }
 
 async function compose(config: Config, args: string[]): Promise<void> {
@@ -81,21 +89,16 @@ async function compose(config: Config, args: string[]): Promise<void> {
   console.error(`Wrote the supergraph to ${out} (subgraphs: ${subgraphs.map((s) => `${s.name} at ${s.url}`).join(', ')}).`);
 }
 
-function printAdminKey(bootstrap: { key: string; generated: boolean }): void {
-  if (!bootstrap.generated) {
-    console.log('Created the first admin API key from TOUCHLINE_ADMIN_KEY.\n');
-    return;
-  }
-  console.log(
-    [
-      'A first admin API key was created. It is shown only this once: copy it now.',
-      '',
-      `    ${bootstrap.key}`,
-      '',
-      'Send it as the header  Authorization: Bearer <key>  (in the playground: the Headers tab).',
-      '',
-    ].join('\n'),
-  );
+function adminKeyNotice(bootstrap: { key: string; generated: boolean }): string {
+  if (!bootstrap.generated) return 'Created the first admin API key from TOUCHLINE_ADMIN_KEY.\n';
+  return [
+    'A first admin API key was created. It is shown only this once: copy it now.',
+    '',
+    `    ${bootstrap.key}`,
+    '',
+    'Send it as the header  Authorization: Bearer <key>  (in the playground: the Headers tab).',
+    '',
+  ].join('\n');
 }
 
 function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {

@@ -63,6 +63,7 @@ export async function startSubgraph<TContext extends ServiceContext>(
       schema: await definition.buildSchema(),
       formatError: formatError(logger),
       includeStacktraceInErrorResponses: false,
+      stopOnTerminationSignals: false,
       plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginLandingPageDisabled()],
     });
     await apollo.start();
@@ -114,16 +115,18 @@ export async function startSubgraph<TContext extends ServiceContext>(
     });
     logger.info({ url: `${http.url}/graphql`, database: options.database.kind }, 'subgraph ready');
 
+    let stopping: Promise<void> | undefined;
     return {
       name: definition.name,
       url: `${http.url}/graphql`,
       port: http.port,
       db,
-      stop: async () => {
-        await http.close();
-        await apollo.stop();
-        await db.close();
-      },
+      stop: () =>
+        (stopping ??= (async () => {
+          await http.close();
+          await apollo.stop();
+          await db.close();
+        })()),
     };
   } catch (error) {
     await db.close();

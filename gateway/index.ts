@@ -90,6 +90,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       gateway,
       formatError: formatError(logger),
       includeStacktraceInErrorResponses: false,
+      stopOnTerminationSignals: false,
       parseOptions: { maxTokens: 20_000 },
       plugins: [ApolloServerPluginLandingPageDisabled(), queryLimitsPlugin(options.limits)],
       logger,
@@ -149,17 +150,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger.info({ url }, 'gateway listening');
     const server = http;
 
+    let stopping: Promise<void> | undefined;
     return {
       url,
       port: server.port,
       db,
       ready,
       bootstrapKey,
-      stop: async () => {
-        await server.close();
-        await apollo.stop().catch(() => undefined);
-        await db.close();
-      },
+      stop: () =>
+        (stopping ??= (async () => {
+          await server.close();
+          await apollo.stop().catch(() => undefined);
+          await db.close();
+        })()),
     };
   } catch (error) {
     await http?.close();

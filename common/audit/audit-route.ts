@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Identity } from '../auth/identity';
 import { hasRole } from '../auth/identity';
 import type { Database } from '../db/database';
+import { MAX_PAGE_SIZE } from '../graphql/connection';
 import { ErrorCode } from '../graphql/errors';
 import { graphqlError, json, type HttpResponse } from '../http/server';
 import { AuditOutcome } from './audit-entry.entity';
@@ -12,7 +13,8 @@ import { queryAudit } from './audit-log';
 export const AUDIT_PATH = '/internal/audit';
 
 export const auditRequest = z.object({
-  first: z.number().int().min(1).max(100),
+  // One more than the largest page, so that the gateway can tell whether another page follows.
+  first: z.number().int().min(1).max(MAX_PAGE_SIZE + 1),
   before: z.string().max(64).optional(),
   actorId: z.string().max(64).optional(),
   action: z.string().max(100).optional(),
