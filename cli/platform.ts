@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../common/subgraph-server';
 import type { ServiceContext } from '../common/graphql/context';
 import { startGateway, type RunningGateway } from '../gateway';
+import { accessEntities, accessMigrations } from '../gateway/access';
 import { monitoring } from '../subgraphs/monitoring';
 import { registry } from '../subgraphs/registry';
 import { scheduler } from '../subgraphs/scheduler';
@@ -14,6 +15,12 @@ export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<ServiceContext>>
   registry,
   scheduler,
   monitoring,
+};
+
+/** Every service's database: its tables and its migrations. */
+export const DATABASES: Record<'gateway' | SubgraphName, Pick<SubgraphDefinition<ServiceContext>, 'entities' | 'migrations'>> = {
+  gateway: { entities: accessEntities, migrations: accessMigrations },
+  ...SUBGRAPHS,
 };
 
 export interface PlatformHooks {

@@ -6,7 +6,6 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import type { GraphQLSchema } from 'graphql';
 import type { EntitySchema, MixedList } from 'typeorm';
 import { AUDIT_PATH, answerAuditRequest } from './audit/audit-route';
-import { AuditEntry } from './audit/audit-entry.entity';
 import type { Identity } from './auth/identity';
 import { RequestVerifier } from './auth/request-signature';
 import { Database, type DatabaseLocation } from './db/database';
@@ -16,7 +15,10 @@ import { graphqlRoute } from './http/graphql-route';
 import { graphqlError, json, startHttpService, type HttpRequest, type HttpService } from './http/server';
 import type { Logger } from './logger';
 
-/** What a subgraph is: its tables, its migrations, its schema, and what its resolvers get in their context. */
+/**
+ * What a subgraph is: its tables (including the shared audit_entry), its migrations, its schema, and what its
+ * resolvers get in their context.
+ */
 export interface SubgraphDefinition<TContext extends ServiceContext> {
   name: string;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -53,7 +55,7 @@ export async function startSubgraph<TContext extends ServiceContext>(
   const logger = options.logger.child({ service: definition.name });
   const db = await Database.open({
     location: options.database,
-    entities: [AuditEntry, ...(definition.entities as [])],
+    entities: definition.entities,
     migrations: definition.migrations,
     logger,
     onQuery: options.onQuery,

@@ -4,7 +4,6 @@ import { ApolloGateway, LocalGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fetch from 'node-fetch';
-import { AuditEntry } from '../common/audit/audit-entry.entity';
 import { Database, type DatabaseLocation } from '../common/db/database';
 import { ErrorCode, formatError } from '../common/graphql/errors';
 import { subgraphSdl } from '../common/graphql/subgraph-schema';
@@ -56,7 +55,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const logger = options.logger.child({ service: 'gateway' });
   const db = await Database.open({
     location: options.database,
-    entities: [AuditEntry, ...accessEntities],
+    entities: accessEntities,
     migrations: accessMigrations,
     logger,
   });

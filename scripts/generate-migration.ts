@@ -6,43 +6,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { AuditEntry } from '../common/audit/audit-entry.entity';
-import { Database, type DatabaseLocation } from '../common/db/database';
+import { Database, pendingSchemaChanges, type DatabaseLocation } from '../common/db/database';
 import { silentLogger } from '../common/logger';
-import { accessEntities, accessMigrations } from '../gateway/access';
-import { SUBGRAPHS } from '../cli/platform';
-
-interface Service {
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  entities: Function[];
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  migrations: Record<DatabaseLocation['kind'], Function[]>;
-  folder: string;
-}
+import { DATABASES } from '../cli/platform';
 
 const root = path.resolve(__dirname, '..');
-const SERVICES: Record<string, Service> = {
-  gateway: { entities: [AuditEntry, ...accessEntities], migrations: accessMigrations, folder: 'gateway/access/migrations' },
-  ...Object.fromEntries(
-    Object.entries(SUBGRAPHS).map(([name, definition]) => [
-      name,
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-      { entities: [AuditEntry, ...(definition.entities as Function[])], migrations: definition.migrations, folder: `subgraphs/${name}/migrations` },
-    ]),
-  ),
+const FOLDERS: Record<keyof typeof DATABASES, string> = {
+  gateway: 'gateway/access/migrations',
+  registry: 'subgraphs/registry/migrations',
+  scheduler: 'subgraphs/scheduler/migrations',
+  monitoring: 'subgraphs/monitoring/migrations',
 };
 
 const BASE_URL = process.env.TOUCHLINE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function main(): Promise<void> {
   const [which, name] = process.argv.slice(2);
-  if (!which || !name || !/^[A-Z][A-Za-z0-9]*$/.test(name) || !(which === 'all' || which in SERVICES)) {
-    console.error(`Usage: npm run migration:generate -- <${Object.keys(SERVICES).join('|')}|all> <PascalCaseName>`);
+  if (!which || !name || !/^[A-Z][A-Za-z0-9]*$/.test(name) || !(which === 'all' || which in DATABASES)) {
+    console.error(`Usage: npm run migration:generate -- <${Object.keys(DATABASES).join('|')}|all> <PascalCaseName>`);
     process.exit(2);
   }
   const timestamp = Date.now();
-  for (const [service, definition] of Object.entries(SERVICES)) {
+  for (const [service, definition] of Object.entries(DATABASES)) {
     if (which !== 'all' && which !== service) continue;
+    const folder = FOLDERS[service as keyof typeof DATABASES];
     for (const kind of ['sqlite', 'postgres'] as const) {
       const queries = await pendingQueries(service, definition, kind);
       if (queries.up.length === 0) {
@@ -50,16 +37,16 @@ async function main(): Promise<void> {
         continue;
       }
       const className = `${name}${kind === 'sqlite' ? 'Sqlite' : 'Postgres'}${timestamp}`;
-      const file = path.join(root, definition.folder, kind, `${timestamp}-${kebab(name)}.ts`);
+      const file = path.join(root, folder, kind, `${timestamp}-${kebab(name)}.ts`);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, migrationSource(className, queries));
       console.log(`${service} (${kind}): wrote ${path.relative(root, file)}`);
     }
-    writeIndex(path.join(root, definition.folder), service);
+    writeIndex(path.join(root, folder), service);
   }
 }
 
-async function pendingQueries(service: string, definition: Service, kind: DatabaseLocation['kind']) {
+async function pendingQueries(service: string, definition: (typeof DATABASES)[keyof typeof DATABASES], kind: DatabaseLocation['kind']) {
   const scratch = `touchline_migrations_${randomBytes(4).toString('hex')}`;
   let location: DatabaseLocation;
   let cleanup: () => Promise<void>;
@@ -82,8 +69,7 @@ async function pendingQueries(service: string, definition: Service, kind: Databa
   try {
     const db = await Database.open({ location, entities: definition.entities, migrations: definition.migrations, logger: silentLogger });
     try {
-      const sql = await db.dataSource.driver.createSchemaBuilder().log();
-      return { up: sql.upQueries, down: sql.downQueries.reverse() };
+      return await pendingSchemaChanges(db);
     } finally {
       await db.close();
     }

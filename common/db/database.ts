@@ -197,3 +197,14 @@ class OrmLoggerAdapter implements OrmLogger {
 export function forUpdate(em: EntityManager): { mode: 'pessimistic_write' } | undefined {
   return em.connection.options.type === 'postgres' ? { mode: 'pessimistic_write' } : undefined;
 }
+
+/** The SQL that would bring the database's schema in line with its entities: nothing, when migrations are complete. */
+export async function pendingSchemaChanges(db: Database): Promise<{ up: Query[]; down: Query[] }> {
+  const sql = await db.dataSource.driver.createSchemaBuilder().log();
+  return { up: sql.upQueries, down: sql.downQueries.reverse() };
+}
+
+interface Query {
+  query: string;
+  parameters?: unknown[];
+}

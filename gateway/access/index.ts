@@ -1,4 +1,5 @@
 // The gateway's own subgraph, served in-process: API keys, the caller's identity, and the platform audit log.
+import { AuditEntry } from '../../common/audit/audit-entry.entity';
 import { buildFederatedSchema } from '../../common/graphql/subgraph-schema';
 import { ApiKey } from './api-key.entity';
 import { AccessResolver, type AccessContext } from './access.resolver';
@@ -6,8 +7,8 @@ import { postgresMigrations, sqliteMigrations } from './migrations';
 
 export const ACCESS_SUBGRAPH = 'access';
 
-/** Tables of the gateway's database (with the shared audit_entry table added by whoever opens it). */
-export const accessEntities = [ApiKey];
+/** Tables of the gateway's database. */
+export const accessEntities = [ApiKey, AuditEntry];
 export const accessMigrations = { sqlite: sqliteMigrations, postgres: postgresMigrations };
 
 export function buildAccessSchema() {

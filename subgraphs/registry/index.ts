@@ -1,4 +1,5 @@
 // The registry subgraph: models, semantic versions, aliases, stages, lineage and deployment history.
+import { AuditEntry } from '../../common/audit/audit-entry.entity';
 import type { SubgraphDefinition } from '../../common/subgraph-server';
 import { buildFederatedSchema } from '../../common/graphql/subgraph-schema';
 import { ModelAlias } from './alias/model-alias.entity';
@@ -16,7 +17,7 @@ import { ModelVersionResolver } from './version/model-version.resolver';
 
 export const registry: SubgraphDefinition<RegistryContext> = {
   name: 'registry',
-  entities: [Model, ModelTag, ModelVersion, ModelAlias, ModelEvent, DeploymentEvent],
+  entities: [Model, ModelTag, ModelVersion, ModelAlias, ModelEvent, DeploymentEvent, AuditEntry],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
   buildSchema: () =>
     buildFederatedSchema<RegistryContext>({
