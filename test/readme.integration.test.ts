@@ -1,0 +1,30 @@
+// The README's first session works as printed: every GraphQL block in it runs, in order, without errors.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from './support/platform';
+
+const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]!);
+
+let touchline: TestPlatform;
+beforeAll(async () => {
+  touchline = await startTestPlatform('sqlite');
+});
+afterAll(() => touchline?.destroy());
+
+it('has a first session to follow', () => {
+  expect(blocks.length).toBeGreaterThanOrEqual(10);
+});
+
+it('runs every GraphQL block of the README in order, with no error and no userErrors', async () => {
+  for (const block of blocks) {
+    const result = await touchline.gql(block);
+    expect(result.errors, block).toBeUndefined();
+    for (const payload of Object.values(result.data ?? {})) {
+      if (payload && typeof payload === 'object' && 'userErrors' in payload) expect(payload.userErrors, block).toEqual([]);
+    }
+  }
+  const champion = await touchline.gql(`{ modelVersion(model: "xg", alias: "champion") { version } model(name: "xg") { productionVersion { version } } }`);
+  expect(champion.data).toEqual({ modelVersion: { version: '1.0.0' }, model: { productionVersion: { version: '1.0.0' } } });
+});
