@@ -5,12 +5,12 @@ import { ADMIN_KEY, startTestPlatform, type TestPlatform } from '../support/plat
 
 describe('the gateway endpoint', () => {
   let touchline: TestPlatform;
-  let origin: string;
   beforeAll(async () => {
     touchline = await startTestPlatform('sqlite', { env: { TOUCHLINE_MAX_BODY_BYTES: String(64 * 1024) } });
-    origin = new URL(touchline.url).origin;
   });
   afterAll(() => touchline?.destroy());
+  /** The gateway's origin; it moves when the platform restarts on new ports. */
+  const origin = () => new URL(touchline.url).origin;
 
   it('refuses queries nested deeper than the limit, before running them', async () => {
     let selection = 'name';
@@ -49,9 +49,9 @@ describe('the gateway endpoint', () => {
   });
 
   it('answers health checks without authentication', async () => {
-    const alive = await fetch(`${origin}/healthz`);
+    const alive = await fetch(`${origin()}/healthz`);
     expect(alive.status).toBe(200);
-    const ready = await fetch(`${origin}/readyz`);
+    const ready = await fetch(`${origin()}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
@@ -69,22 +69,33 @@ describe('the gateway endpoint', () => {
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
     expect(assets).toEqual(['/playground/graphiql.css', '/playground/react.js', '/playground/react-dom.js', '/playground/graphiql.js', '/playground/app.js']);
     for (const asset of assets) {
-      const response = await fetch(`${origin}${asset}`);
+      const response = await fetch(`${origin()}${asset}`);
       expect(response.status, asset).toBe(200);
       expect((await response.text()).length, asset).toBeGreaterThan(100);
     }
-    expect((await fetch(`${origin}/playground/../package.json`)).status).toBe(404);
+    expect((await fetch(`${origin()}/playground/../package.json`)).status).toBe(404);
+  });
+
+  it('answers an internal failure with a bare error and no details, and keeps serving', async () => {
+    const registry = touchline.platform.subgraphs.find((subgraph) => subgraph.name === 'registry')!;
+    await registry.db.dataSource.destroy();
+    const failed = await touchline.gql(`{ models { nodes { name } } }`);
+    expect(failed.errors).toEqual([{ message: 'Internal server error', path: ['models'], extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'registry' } }]);
+    expect(JSON.stringify(failed)).not.toMatch(/typeorm|at \/|stack/i);
+    expect((await touchline.gql(`{ viewer { name } }`)).data?.viewer.name).toBe('bootstrap admin');
+    await touchline.restart();
+    expect((await touchline.gql(`{ models { totalCount } }`)).data?.models.totalCount).toBe(0);
   });
 
   it('reports a subgraph that stops answering as not ready', async () => {
     const registry = touchline.platform.subgraphs.find((subgraph) => subgraph.name === 'registry')!;
     await registry.stop();
-    const ready = await fetch(`${origin}/readyz`);
+    const ready = await fetch(`${origin()}/readyz`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as { checks: Record<string, string> };
     expect(body.checks.registry).not.toBe('ok');
     expect(body.checks.scheduler).toBe('ok');
-    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+    expect((await fetch(`${origin()}/healthz`)).status).toBe(200);
     await touchline.restart();
   });
 });
