@@ -10,12 +10,16 @@ export class ConfigError extends Error {
   }
 }
 
-const PORT_EXPECTED = 'must be a port number from 0 to 65535';
-const port = (fallback: number) =>
-  z.coerce.number({ error: PORT_EXPECTED }).int(PORT_EXPECTED).min(0, PORT_EXPECTED).max(65535, PORT_EXPECTED).default(fallback);
-const POSITIVE_EXPECTED = 'must be a whole number above 0';
-const positiveInt = (fallback: number) =>
-  z.coerce.number({ error: POSITIVE_EXPECTED }).int(POSITIVE_EXPECTED).positive(POSITIVE_EXPECTED).default(fallback);
+/** A whole number written in plain decimal digits (no "0x10", "1e3" or spaces), between min and max. */
+const wholeNumber = (fallback: number, min: number, max: number, expected: string) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, expected)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, expected)
+    .prefault(String(fallback));
+const port = (fallback: number) => wholeNumber(fallback, 0, 65535, 'must be a port number from 0 to 65535');
+const positiveInt = (fallback: number) => wholeNumber(fallback, 1, Number.MAX_SAFE_INTEGER, 'must be a whole number above 0');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 const environment = z.object({
@@ -41,11 +45,7 @@ const environment = z.object({
   TOUCHLINE_MAX_BODY_BYTES: positiveInt(1024 * 1024),
   TOUCHLINE_MAX_QUERY_DEPTH: positiveInt(15),
   TOUCHLINE_MAX_QUERY_COMPLEXITY: positiveInt(10_000),
-  TOUCHLINE_COMPOSE_POLL_SECONDS: z.coerce
-    .number({ error: 'must be a whole number of seconds (0 turns polling off)' })
-    .int('must be a whole number of seconds (0 turns polling off)')
-    .min(0, 'must be a whole number of seconds (0 turns polling off)')
-    .default(10),
+  TOUCHLINE_COMPOSE_POLL_SECONDS: wholeNumber(10, 0, 86_400, 'must be a whole number of seconds (0 turns polling off)'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -102,12 +102,12 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
   return Object.freeze({
     host: e.TOUCHLINE_HOST,
     gatewayPort: e.PORT,
-    subgraphPorts,
-    subgraphUrls: {
+    subgraphPorts: Object.freeze(subgraphPorts),
+    subgraphUrls: Object.freeze({
       registry: e.TOUCHLINE_REGISTRY_URL ?? localUrl('registry'),
       scheduler: e.TOUCHLINE_SCHEDULER_URL ?? localUrl('scheduler'),
       monitoring: e.TOUCHLINE_MONITORING_URL ?? localUrl('monitoring'),
-    },
+    }),
     dataDir: path.resolve(e.TOUCHLINE_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     internalSecret: e.TOUCHLINE_INTERNAL_SECRET,

@@ -16,8 +16,9 @@ import {
   isCompositeType,
   isObjectType,
   isInterfaceType,
+  valueFromASTUntyped,
 } from 'graphql';
-import { DEFAULT_PAGE_SIZE } from '../common/graphql/connection';
+import { DEFAULT_PAGE_SIZE } from '../common/graphql/page-size';
 import { ErrorCode, TouchlineError } from '../common/graphql/errors';
 
 export interface QueryLimits {
@@ -28,7 +29,12 @@ export interface QueryLimits {
 export interface QueryCost {
   depth: number;
   complexity: number;
+  /** How deep `__schema` and `__type` selections nest (the standard introspection query reaches 15). */
+  introspectionDepth: number;
 }
+
+/** Introspection adds no complexity (the playground needs it) but may not nest without bound either. */
+export const MAX_INTROSPECTION_DEPTH = 20;
 
 /** How many items a list field without `first` is assumed to return. */
 const ASSUMED_LIST_SIZE = 10;
@@ -36,7 +42,7 @@ const ASSUMED_LIST_SIZE = 10;
 /**
  * Depth: the longest chain of nested fields. Complexity: every field costs 1, and what is under a list costs
  * once per item: `first` items for a paginated field (whose edges and nodes then count once),
- * ASSUMED_LIST_SIZE for other lists. Introspection is free.
+ * ASSUMED_LIST_SIZE for other lists. Introspection is measured apart (see MAX_INTROSPECTION_DEPTH).
  */
 export function measureOperation(
   schema: GraphQLSchema,
@@ -44,17 +50,35 @@ export function measureOperation(
   fragments: Record<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
 ): QueryCost {
+  // A variable the request leaves out takes its default from the operation, as it will when the operation runs.
+  const values: Record<string, unknown> = {
+    ...Object.fromEntries(
+      (operation.variableDefinitions ?? []).flatMap((d) => (d.defaultValue ? [[d.variable.name.value, valueFromASTUntyped(d.defaultValue)]] : [])),
+    ),
+    ...variables,
+  };
   const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
   const visit = (selectionSet: SelectionSetNode, parent: GraphQLType | null | undefined, visiting: Set<string>): QueryCost => {
     let depth = 0;
     let complexity = 0;
+    let introspectionDepth = 0;
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
-        if (selection.name.value.startsWith('__')) continue;
-        const field = fieldOf(parent, selection.name.value);
-        const child = selection.selectionSet ? visit(selection.selectionSet, field?.type && getNamedType(field.type), visiting) : { depth: 0, complexity: 0 };
+        const name = selection.name.value;
+        if (name === '__typename') continue;
+        if (name === '__schema' || name === '__type') {
+          const type = schema.getType(name === '__schema' ? '__Schema' : '__Type');
+          const inner = selection.selectionSet ? visit(selection.selectionSet, type, visiting) : undefined;
+          introspectionDepth = Math.max(introspectionDepth, (inner?.depth ?? 0) + 1);
+          continue;
+        }
+        const field = fieldOf(parent, name);
+        const child = selection.selectionSet
+          ? visit(selection.selectionSet, field?.type && getNamedType(field.type), visiting)
+          : { depth: 0, complexity: 0, introspectionDepth: 0 };
         depth = Math.max(depth, child.depth + 1);
-        complexity += 1 + child.complexity * multiplier(parent, field, selection.arguments ?? [], variables);
+        introspectionDepth = Math.max(introspectionDepth, child.introspectionDepth);
+        complexity += 1 + child.complexity * multiplier(parent, field, selection.arguments ?? [], values);
       } else {
         const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments[selection.name.value];
         if (!fragment) continue;
@@ -63,10 +87,11 @@ export function measureOperation(
         const condition = fragment.typeCondition ? schema.getType(fragment.typeCondition.name.value) : parent;
         const inner = visit(fragment.selectionSet, condition ?? parent, name ? new Set([...visiting, name]) : visiting);
         depth = Math.max(depth, inner.depth);
+        introspectionDepth = Math.max(introspectionDepth, inner.introspectionDepth);
         complexity += inner.complexity;
       }
     }
-    return { depth, complexity };
+    return { depth, complexity, introspectionDepth };
   };
   return visit(operation.selectionSet, root, new Set());
 }
@@ -108,6 +133,13 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
               `Query is ${cost.depth} levels deep; the limit is ${limits.maxDepth}. Ask for fewer nested fields.`,
               ErrorCode.QUERY_TOO_DEEP,
               { depth: cost.depth, maxDepth: limits.maxDepth, http: { status: 400 } },
+            );
+          }
+          if (cost.introspectionDepth > MAX_INTROSPECTION_DEPTH) {
+            throw new TouchlineError(
+              `Introspection is ${cost.introspectionDepth} levels deep; the limit is ${MAX_INTROSPECTION_DEPTH}.`,
+              ErrorCode.QUERY_TOO_DEEP,
+              { depth: cost.introspectionDepth, maxDepth: MAX_INTROSPECTION_DEPTH, http: { status: 400 } },
             );
           }
           if (cost.complexity > limits.maxComplexity) {
