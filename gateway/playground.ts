@@ -17,6 +17,7 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
 const DEFAULT_QUERY = `# Welcome to Touchline.
 # 1. Paste your API key into the Authorization header below (Headers tab).
 # 2. Run this query with the play button (or Ctrl-Enter).
+# 3. Click "Re-fetch GraphQL schema" (the circular arrow, bottom left) to load the docs and autocompletion.
 
 query Models {
   viewer { name role }

@@ -54,6 +54,7 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  'INVALID_GRAPHQL', // the gateway's word for a malformed request, such as an unknown operation name
 ]);
 
 /**

@@ -76,6 +76,17 @@ describe('the gateway endpoint', () => {
     expect((await fetch(`${origin()}/playground/../package.json`)).status).toBe(404);
   });
 
+  it('tells a client that asks for an operation its document does not hold', async () => {
+    const response = await fetch(touchline.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify({ query: 'query Models { models { totalCount } }', operationName: 'Missing' }),
+    });
+    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0]!.message).toMatch(/Unknown operation named "Missing"/);
+    expect(body.errors[0]!.extensions.code).not.toBe('INTERNAL_SERVER_ERROR');
+  });
+
   it('answers an internal failure with a bare error and no details, and keeps serving', async () => {
     const registry = touchline.platform.subgraphs.find((subgraph) => subgraph.name === 'registry')!;
     await registry.db.dataSource.destroy();
