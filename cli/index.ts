@@ -3,12 +3,13 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
+import http from 'node:http';
 import { ConfigError, loadConfig, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../common/config';
-import { subgraphSdl } from '../common/graphql/subgraph-schema';
 import { createLogger, type Logger } from '../common/logger';
-import { ACCESS_SUBGRAPH, buildAccessSchema } from '../gateway/access';
-import { composeSupergraph } from '../gateway/supergraph';
-import { runGateway, runPlatform, runSubgraph, SUBGRAPHS } from './platform';
+
+// The services are loaded only by the commands that run them, so that `health` and `help` start at once.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const services = async () => require('./platform') as typeof import('./platform');
 
 const USAGE = `Usage: touchline <command>
 
@@ -18,6 +19,8 @@ Commands:
   subgraph <name>         run one subgraph alone: registry, scheduler or monitoring (production)
   compose [--out FILE]    compose the supergraph offline and write it to FILE (default: stdout), to pin it
                           with TOUCHLINE_SUPERGRAPH_FILE
+  health [service]        exit 0 if the service (default: gateway) on this machine answers /healthz, 1 if not;
+                          for container health checks
   help                    show this help
 
 Configuration comes from environment variables; see README.md.`;
@@ -34,7 +37,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'up':
       return up(config, logger);
+    case 'health':
+      return health(config, rest[0] ?? 'gateway');
     case 'gateway': {
+      const { runGateway } = await services();
       const gateway = await runGateway(config, logger);
       if (gateway.bootstrapKey) console.log(adminKeyNotice(gateway.bootstrapKey));
       stopOnSignal(logger, () => gateway.stop());
@@ -44,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
     case 'subgraph': {
       const name = rest[0];
       if (!isSubgraphName(name)) throw new UsageError(`touchline subgraph needs one of ${SUBGRAPH_NAMES.join(', ')} (got ${name ?? 'nothing'})`);
+      const { runSubgraph } = await services();
       const subgraph = await runSubgraph(name, config, logger);
       stopOnSignal(logger, () => subgraph.stop());
       return;
@@ -56,6 +63,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function up(config: Config, logger: Logger): Promise<void> {
+  const { runPlatform } = await services();
   const platform = await runPlatform(config, logger);
   stopOnSignal(logger, () => platform.stop());
   const where = config.databaseUrl ? 'PostgreSQL' : `SQLite files in ${config.dataDir}`;
@@ -75,6 +83,7 @@ async function compose(config: Config, args: string[]): Promise<void> {
   const outIndex = args.indexOf('--out');
   const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
   if (outIndex >= 0 && !out) throw new UsageError('--out needs a file name');
+  const { SUBGRAPHS, subgraphSdl, buildAccessSchema, ACCESS_SUBGRAPH, composeSupergraph } = await services();
   const subgraphs = [{ name: ACCESS_SUBGRAPH, url: `local://${ACCESS_SUBGRAPH}`, sdl: subgraphSdl(await buildAccessSchema()) }];
   for (const name of SUBGRAPH_NAMES) {
     subgraphs.push({ name, url: config.subgraphUrls[name], sdl: subgraphSdl(await SUBGRAPHS[name].buildSchema()) });
@@ -87,6 +96,27 @@ async function compose(config: Config, args: string[]): Promise<void> {
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   fs.writeFileSync(out, supergraph);
   console.error(`Wrote the supergraph to ${out} (subgraphs: ${subgraphs.map((s) => `${s.name} at ${s.url}`).join(', ')}).`);
+}
+
+async function health(config: Config, service: string): Promise<void> {
+  if (service !== 'gateway' && !isSubgraphName(service)) {
+    throw new UsageError(`touchline health takes gateway or one of ${SUBGRAPH_NAMES.join(', ')} (got ${service})`);
+  }
+  const port = service === 'gateway' ? config.gatewayPort : config.subgraphPorts[service];
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const status = await new Promise<number>((resolve) => {
+    http
+      .get({ host, port, path: '/healthz', timeout: 4_000 }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      })
+      .on('timeout', () => resolve(0))
+      .on('error', () => resolve(0));
+  });
+  if (status !== 200) {
+    console.error(`${service} on ${host}:${port} is not healthy (${status === 0 ? 'no answer' : `HTTP ${status}`})`);
+    process.exitCode = 1;
+  }
 }
 
 function adminKeyNotice(bootstrap: { key: string; generated: boolean }): string {

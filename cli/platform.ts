@@ -100,3 +100,8 @@ export async function runPlatform(config: Config, logger: Logger, hooks: Platfor
     throw error;
   }
 }
+
+// What `touchline compose` needs, loaded with the services.
+export { subgraphSdl } from '../common/graphql/subgraph-schema';
+export { ACCESS_SUBGRAPH, buildAccessSchema } from '../gateway/access';
+export { composeSupergraph } from '../gateway/supergraph';

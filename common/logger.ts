@@ -1,6 +1,5 @@
 // Structured logging (pino) shared by every service; secrets are redacted before anything is written.
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -30,6 +29,9 @@ export function createLogger(options: LoggerOptions, bindings: Record<string, un
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (options.format === 'pretty') {
+    // Loaded only when asked for: containers log JSON and need not load it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pretty = require('pino-pretty') as typeof import('pino-pretty');
     return pino(settings, pretty({ sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(settings);

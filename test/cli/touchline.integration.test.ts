@@ -87,7 +87,7 @@ describe('touchline configuration', () => {
     expect(child.output()).toMatch(/TOUCHLINE_INTERNAL_SECRET: required when services run separately/);
   });
 
-  it('uses TOUCHLINE_ADMIN_KEY as the first admin key, without printing it', async () => {
+  it('uses TOUCHLINE_ADMIN_KEY as the first admin key, without printing it; answers health checks', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'touchline-cli-'));
     try {
       const { env, gateway } = await portsEnv();
@@ -97,7 +97,14 @@ describe('touchline configuration', () => {
       expect(child.output()).toContain('Created the first admin API key from TOUCHLINE_ADMIN_KEY.');
       expect(child.output()).not.toContain(adminKey);
       expect((await graphql(gateway, `{ viewer { role } }`, {}, { key: adminKey })).data?.viewer.role).toBe('ADMIN');
+
+      // `touchline health` is what container health checks run.
+      expect(await start(['health'], env).exited).toBe(0);
+      expect(await start(['health', 'registry'], env).exited).toBe(0);
       await child.stop();
+      const down = start(['health', 'registry'], env);
+      expect(await down.exited).toBe(1);
+      expect(down.output()).toMatch(/registry on 127.0.0.1:\d+ is not healthy \(no answer\)/);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
