@@ -19,6 +19,8 @@ const LAST_USED_PRECISION_MS = 60_000;
 
 export class ApiKeyAuthenticator {
   private readonly cache = new Map<string, Cached>();
+  /** Lookups under way, so that requests arriving together with the same key share one database read. */
+  private readonly pending = new Map<string, Promise<Authentication>>();
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
@@ -40,6 +42,15 @@ export class ApiKeyAuthenticator {
       if (cached.keyId) this.noteUse(cached.keyId, now);
       return cached.result;
     }
+    let lookup = this.pending.get(hash);
+    if (!lookup) {
+      lookup = this.lookUp(hash, now).finally(() => this.pending.delete(hash));
+      this.pending.set(hash, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookUp(hash: string, now: number): Promise<Authentication> {
     const apiKey = await this.db.manager.findOneBy(ApiKey, { hash });
     const result = verdict(apiKey, now);
     const until = Math.min(now + this.cacheMs, apiKey?.expiresAt?.getTime() ?? Infinity);

@@ -76,33 +76,36 @@ export interface LiveSupergraphOptions {
 export function liveSupergraph(options: LiveSupergraphOptions): SupergraphSdlHook {
   const { sources, logger } = options;
   return async ({ update }) => {
-    let current = await composeWhenAllAnswer(options);
+    let composedFrom = await loadAllWhenTheyAnswer(options);
     let timer: NodeJS.Timeout | undefined;
     if (options.pollMs > 0) {
       timer = setInterval(() => {
         loadAll(sources)
           .then(({ loaded, failed }) => {
-            if (failed.length > 0) return;
+            // Composing blocks the event loop for about 100 ms: only when a subgraph's schema really changed.
+            if (failed.length > 0 || sameSchemas(loaded, composedFrom)) return;
             const next = composeSupergraph(loaded);
-            if (next !== current) {
-              current = next;
-              update(next);
-              logger.info('a subgraph schema changed: recomposed the supergraph');
-            }
+            composedFrom = loaded;
+            update(next);
+            logger.info('a subgraph schema changed: recomposed the supergraph');
           })
           .catch((error: unknown) => logger.warn({ err: error }, 'could not recompose the supergraph; keeping the current one'));
       }, options.pollMs);
       timer.unref();
     }
-    return { supergraphSdl: current, cleanup: async () => clearInterval(timer) };
+    return { supergraphSdl: composeSupergraph(composedFrom), cleanup: async () => clearInterval(timer) };
   };
 }
 
-async function composeWhenAllAnswer(options: LiveSupergraphOptions): Promise<string> {
+function sameSchemas(a: SubgraphSdl[], b: SubgraphSdl[]): boolean {
+  return a.length === b.length && a.every((subgraph, index) => subgraph.sdl === b[index]!.sdl && subgraph.url === b[index]!.url);
+}
+
+async function loadAllWhenTheyAnswer(options: LiveSupergraphOptions): Promise<SubgraphSdl[]> {
   for (let attempt = 1; ; attempt++) {
     const { loaded, failed } = await loadAll(options.sources);
     options.onWaiting?.(failed.map((failure) => failure.name));
-    if (failed.length === 0) return composeSupergraph(loaded);
+    if (failed.length === 0) return loaded;
     const delay = Math.min(200 * 2 ** (attempt - 1), 5_000);
     for (const failure of failed) {
       options.logger[attempt < 3 ? 'debug' : 'warn'](
