@@ -80,7 +80,6 @@ export async function startSubgraph<TContext extends ServiceContext>(
       graphqlError(401, ErrorCode.UNAUTHENTICATED, `Refused: ${reason}. Send requests to the gateway, not to a subgraph.`);
 
     const http: HttpService = await startHttpService({
-      name: definition.name,
       host: options.host,
       port: options.port,
       logger,

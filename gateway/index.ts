@@ -121,7 +121,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
 
     http = await startHttpService({
-      name: 'gateway',
       host: options.host,
       port: options.port,
       logger,

@@ -24,7 +24,6 @@ export interface HttpResponse {
 export type Route = (request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
 
 export interface HttpServiceOptions {
-  name: string;
   host: string;
   port: number;
   logger: Logger;
