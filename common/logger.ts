@@ -32,7 +32,16 @@ export function createLogger(options: LoggerOptions, bindings: Record<string, un
     // Loaded only when asked for: containers log JSON and need not load it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as typeof import('pino-pretty');
-    return pino(settings, pretty({ sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }));
+    return pino(
+      settings,
+      pretty({
+        sync: true,
+        singleLine: true,
+        ignore: 'pid,hostname,service',
+        messageFormat: '{if service}{service}: {end}{msg}',
+        translateTime: 'SYS:HH:MM:ss.l',
+      }),
+    );
   }
   return pino(settings);
 }
