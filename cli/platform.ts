@@ -34,15 +34,16 @@ export function runSubgraph(
   logger: Logger,
   secret = requireInternalSecret(config),
   hooks: PlatformHooks = {},
+  peers: Record<string, string> = config.subgraphUrls,
 ): Promise<RunningSubgraph> {
   const onQuery = hooks.onQuery;
   return startSubgraph(SUBGRAPHS[name], {
-    host: config.host,
+    config,
     port: config.subgraphPorts[name],
     secret,
     database: databaseLocation(config, name),
     logger,
-    maxBodyBytes: config.maxBodyBytes,
+    peers,
     onQuery: onQuery && ((sql) => onQuery(name, sql)),
   });
 }
@@ -80,8 +81,13 @@ export async function runPlatform(config: Config, logger: Logger, hooks: Platfor
   const secret = config.internalSecret ?? randomBytes(32).toString('hex');
   const subgraphs: RunningSubgraph[] = [];
   try {
-    for (const name of SUBGRAPH_NAMES) subgraphs.push(await runSubgraph(name, config, logger, secret, hooks));
-    const urls = Object.fromEntries(subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
+    // In order, each learning where the ones before it answer (the scheduler asks the registry for versions).
+    const urls: Record<string, string> = { ...config.subgraphUrls };
+    for (const name of SUBGRAPH_NAMES) {
+      const subgraph = await runSubgraph(name, config, logger, secret, hooks, { ...urls });
+      subgraphs.push(subgraph);
+      urls[name] = subgraph.url;
+    }
     const gateway = await runGateway(config, logger, secret, urls);
     await gateway.ready.catch(async (error: unknown) => {
       await gateway.stop();

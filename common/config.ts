@@ -20,6 +20,12 @@ const wholeNumber = (fallback: number, min: number, max: number, expected: strin
     .prefault(String(fallback));
 const port = (fallback: number) => wholeNumber(fallback, 0, 65535, 'must be a port number from 0 to 65535');
 const positiveInt = (fallback: number) => wholeNumber(fallback, 1, Number.MAX_SAFE_INTEGER, 'must be a whole number above 0');
+function flag(fallback: boolean) {
+  return z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
+    .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
+    .prefault(String(fallback) as 'true');
+}
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 const environment = z.object({
@@ -46,6 +52,18 @@ const environment = z.object({
   TOUCHLINE_MAX_QUERY_DEPTH: positiveInt(15),
   TOUCHLINE_MAX_QUERY_COMPLEXITY: positiveInt(10_000),
   TOUCHLINE_COMPOSE_POLL_SECONDS: wholeNumber(10, 0, 86_400, 'must be a whole number of seconds (0 turns polling off)'),
+  TOUCHLINE_PLACEMENT_STRATEGY: z.enum(['binpack', 'spread'], { error: 'must be binpack or spread' }).default('binpack'),
+  TOUCHLINE_PREEMPTION: flag(true),
+  TOUCHLINE_HEARTBEAT_INTERVAL_SECONDS: wholeNumber(2, 1, 3_600, 'must be a whole number of seconds from 1 to 3600'),
+  TOUCHLINE_HEARTBEAT_TIMEOUT_SECONDS: wholeNumber(15, 2, 86_400, 'must be a whole number of seconds from 2 to 86400'),
+  TOUCHLINE_NODE_LOST_GRACE_SECONDS: wholeNumber(30, 0, 86_400, 'must be a whole number of seconds from 0 to 86400'),
+  TOUCHLINE_JOB_LOG_LINES: wholeNumber(5_000, 10, 1_000_000, 'must be a whole number of lines from 10 to 1000000'),
+  TOUCHLINE_GATEWAY_URL: httpUrl.optional(),
+  TOUCHLINE_JOIN_TOKEN: z.string().startsWith('tlj_', 'must be a join token (tlj_...) from createJoinToken').optional(),
+  TOUCHLINE_NODE_NAME: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase name of letters, digits and inner hyphens, at most 63').optional(),
+  TOUCHLINE_NODE_LABELS: z.string().optional(),
+  TOUCHLINE_RUNTIMES: z.string().optional(),
+  TOUCHLINE_AGENT_STATE_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -54,7 +72,7 @@ const environment = z.object({
   TOUCHLINE_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['TOUCHLINE_INTERNAL_SECRET', 'TOUCHLINE_ADMIN_KEY', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['TOUCHLINE_INTERNAL_SECRET', 'TOUCHLINE_ADMIN_KEY', 'DATABASE_URL', 'TOUCHLINE_JOIN_TOKEN']);
 
 export type SubgraphName = 'registry' | 'scheduler' | 'monitoring';
 export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['registry', 'scheduler', 'monitoring'];
@@ -77,6 +95,31 @@ export interface Config {
   composePollSeconds: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  scheduler: Readonly<SchedulerSettings>;
+  agent: Readonly<AgentSettings>;
+}
+
+export interface SchedulerSettings {
+  strategy: 'binpack' | 'spread';
+  preemption: boolean;
+  /** How often agents are asked to report. */
+  heartbeatIntervalSeconds: number;
+  /** A node silent this long is NOT_READY: it takes no new jobs. */
+  heartbeatTimeoutSeconds: number;
+  /** A NOT_READY node silent this much longer is DOWN: its jobs start again elsewhere. */
+  nodeLostGraceSeconds: number;
+  /** How many log lines are kept per job (the newest). */
+  jobLogLines: number;
+}
+
+/** Defaults for `touchline agent`; its command-line flags take precedence. */
+export interface AgentSettings {
+  gatewayUrl: string | undefined;
+  joinToken: string | undefined;
+  nodeName: string | undefined;
+  labels: string | undefined;
+  runtimes: string | undefined;
+  stateDir: string;
 }
 
 /** Parses an environment (process.env at start-up, or a test's own) into a Config; throws ConfigError naming each bad variable. */
@@ -119,6 +162,22 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
     composePollSeconds: e.TOUCHLINE_COMPOSE_POLL_SECONDS,
     logLevel: e.LOG_LEVEL,
     logFormat: e.TOUCHLINE_LOG_FORMAT ?? (options.isTTY ? 'pretty' : 'json'),
+    scheduler: Object.freeze({
+      strategy: e.TOUCHLINE_PLACEMENT_STRATEGY,
+      preemption: e.TOUCHLINE_PREEMPTION,
+      heartbeatIntervalSeconds: e.TOUCHLINE_HEARTBEAT_INTERVAL_SECONDS,
+      heartbeatTimeoutSeconds: e.TOUCHLINE_HEARTBEAT_TIMEOUT_SECONDS,
+      nodeLostGraceSeconds: e.TOUCHLINE_NODE_LOST_GRACE_SECONDS,
+      jobLogLines: e.TOUCHLINE_JOB_LOG_LINES,
+    }),
+    agent: Object.freeze({
+      gatewayUrl: e.TOUCHLINE_GATEWAY_URL,
+      joinToken: e.TOUCHLINE_JOIN_TOKEN,
+      nodeName: e.TOUCHLINE_NODE_NAME,
+      labels: e.TOUCHLINE_NODE_LABELS,
+      runtimes: e.TOUCHLINE_RUNTIMES,
+      stateDir: path.resolve(e.TOUCHLINE_AGENT_STATE_DIR ?? path.join(e.TOUCHLINE_DATA_DIR, 'agent')),
+    }),
   });
 }
 

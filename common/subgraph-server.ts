@@ -13,11 +13,12 @@ import type { ServiceContext } from './graphql/context';
 import { ErrorCode, formatError } from './graphql/errors';
 import { graphqlRoute } from './http/graphql-route';
 import { graphqlError, json, startHttpService, type HttpRequest, type HttpService } from './http/server';
+import type { Config } from './config';
 import type { Logger } from './logger';
 
 /**
- * What a subgraph is: its tables (including the shared audit_entry), its migrations, its schema, and what its
- * resolvers get in their context.
+ * What a subgraph is: its tables (including the shared audit_entry), its migrations, its schema, and what runs
+ * once it starts.
  */
 export interface SubgraphDefinition<TContext extends ServiceContext> {
   name: string;
@@ -26,17 +27,34 @@ export interface SubgraphDefinition<TContext extends ServiceContext> {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: Record<DatabaseLocation['kind'], Function[]>;
   buildSchema(): Promise<GraphQLSchema>;
+  /** Starts what runs beside the API (background loops), and says how each request's context is made. */
+  start(environment: SubgraphEnvironment): Promise<SubgraphInstance<TContext>>;
+}
+
+/** What a subgraph gets when it starts. */
+export interface SubgraphEnvironment {
+  db: Database;
+  logger: Logger;
+  config: Readonly<Config>;
+  /** The secret shared with the gateway: it also signs the rare call one subgraph makes to another. */
+  secret: string;
+  /** Where the other subgraphs' GraphQL endpoints answer, by name. */
+  peers: Readonly<Record<string, string>>;
+}
+
+export interface SubgraphInstance<TContext extends ServiceContext> {
   createContext(base: ServiceContext): TContext;
+  stop?(): Promise<void>;
 }
 
 export interface SubgraphOptions {
-  host: string;
+  config: Readonly<Config>;
   port: number;
   /** The secret shared with the gateway, which signs every request. */
   secret: string;
   database: DatabaseLocation;
   logger: Logger;
-  maxBodyBytes: number;
+  peers: Readonly<Record<string, string>>;
   onQuery?: (sql: string) => void;
 }
 
@@ -60,7 +78,10 @@ export async function startSubgraph<TContext extends ServiceContext>(
     logger,
     onQuery: options.onQuery,
   });
+  let instance: SubgraphInstance<TContext> | undefined;
   try {
+    instance = await definition.start({ db, logger, config: options.config, secret: options.secret, peers: options.peers });
+    const running = instance;
     const apollo = new ApolloServer<TContext>({
       schema: await definition.buildSchema(),
       formatError: formatError(logger),
@@ -80,10 +101,10 @@ export async function startSubgraph<TContext extends ServiceContext>(
       graphqlError(401, ErrorCode.UNAUTHENTICATED, `Refused: ${reason}. Send requests to the gateway, not to a subgraph.`);
 
     const http: HttpService = await startHttpService({
-      host: options.host,
+      host: options.config.host,
       port: options.port,
       logger,
-      maxBodyBytes: options.maxBodyBytes,
+      maxBodyBytes: options.config.maxBodyBytes,
       routes: {
         '/healthz': () => json(200, { status: 'ok', service: definition.name }),
         '/readyz': async () => {
@@ -105,7 +126,7 @@ export async function startSubgraph<TContext extends ServiceContext>(
             db,
             em: db.manager,
           };
-          return { context: definition.createContext(base) };
+          return { context: running.createContext(base) };
         }),
         [AUDIT_PATH]: async (request) => {
           const body = await request.readBody();
@@ -125,11 +146,13 @@ export async function startSubgraph<TContext extends ServiceContext>(
       stop: () =>
         (stopping ??= (async () => {
           await http.close();
+          await running.stop?.();
           await apollo.stop();
           await db.close();
         })()),
     };
   } catch (error) {
+    await instance?.stop?.();
     await db.close();
     throw error;
   }

@@ -1,5 +1,6 @@
 // Authenticates API keys sent as `Authorization: Bearer <key>`, with a short cache so that a busy client
 // costs one database read every few seconds rather than one per request.
+import { isAgentCredential, verifyAgentCredential } from '../common/auth/agent-credentials';
 import type { Identity } from '../common/auth/identity';
 import type { Database } from '../common/db/database';
 import type { Logger } from '../common/logger';
@@ -26,15 +27,19 @@ export class ApiKeyAuthenticator {
   constructor(
     private readonly db: Database,
     private readonly logger: Logger,
+    /** Verifies node agents' credentials, which are signed rather than stored. */
+    private readonly secret: string,
     /** How long a verdict is reused. A key revoked through another gateway instance stops working within this. */
     private readonly cacheMs = 5_000,
   ) {}
 
   async authenticate(authorization: string | undefined): Promise<Authentication> {
     if (!authorization) return { failure: 'Authentication required: send an API key as `Authorization: Bearer <key>`' };
-    const match = /^Bearer[ ]+([\x21-\x7e]{1,512})$/i.exec(authorization.trim());
+    const match = /^Bearer[ ]+([\x21-\x7e]{1,1024})$/i.exec(authorization.trim());
     if (!match) return { failure: 'Malformed Authorization header: expected `Bearer <key>`' };
-    const hash = hashKey(match[1]!);
+    const token = match[1]!;
+    if (isAgentCredential(token)) return verifyAgentCredential(this.secret, token);
+    const hash = hashKey(token);
     const now = Date.now();
 
     const cached = this.cache.get(hash);

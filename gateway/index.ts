@@ -66,7 +66,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return bootstrapAdminKey(em, options.adminKey);
     });
     const accessSchema = await buildAccessSchema();
-    const authenticator = new ApiKeyAuthenticator(db, logger);
+    const authenticator = new ApiKeyAuthenticator(db, logger, options.secret);
     const auditSources = [
       localAuditSource('gateway', db),
       ...Object.entries(options.subgraphs).map(([name, url]) => remoteAuditSource(name, url, options.secret)),

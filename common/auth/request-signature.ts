@@ -97,9 +97,10 @@ function single(value: string | string[] | undefined): string | undefined {
 function parseIdentity(encoded: string): Identity | undefined {
   try {
     const value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as Partial<Identity>;
-    if ((value.kind === 'apiKey' || value.kind === 'service') && typeof value.id === 'string' &&
+    const kinds: unknown[] = ['apiKey', 'service', 'node', 'joinToken'];
+    if (kinds.includes(value.kind) && typeof value.id === 'string' &&
         typeof value.name === 'string' && isRole(value.role)) {
-      return { kind: value.kind, id: value.id, name: value.name, role: value.role };
+      return { kind: value.kind as Identity['kind'], id: value.id, name: value.name, role: value.role };
     }
   } catch {
     // fall through: not JSON

@@ -23,7 +23,8 @@ export function guardOperations(schema: GraphQLSchema, resolvers: ResolversMap):
       if (typeof resolve !== 'function') continue;
       const declared = field.extensions?.requiredRole;
       const required: Role = isRole(declared) ? declared : isMutation ? 'operator' : 'viewer';
-      fieldResolvers[field.name] = isMutation ? guardMutation(field.name, required, resolve) : guardQuery(field.name, required, resolve);
+      const audited = field.extensions?.audited !== false;
+      fieldResolvers[field.name] = isMutation ? guardMutation(field.name, required, audited, resolve) : guardQuery(field.name, required, resolve);
     }
   }
 }
@@ -41,7 +42,7 @@ class Rejected {
 
 const MAX_ATTEMPTS = 3;
 
-function guardMutation(name: string, required: Role, resolve: Resolver): Resolver {
+function guardMutation(name: string, required: Role, audited: boolean, resolve: Resolver): Resolver {
   return async (root, args, context, info) => {
     const audit = (outcome: AuditOutcome, extra: Partial<AuditRecord> = {}): AuditRecord => ({
       service: context.service,
@@ -67,14 +68,14 @@ function guardMutation(name: string, required: Role, resolve: Resolver): Resolve
         const payload = await context.db.transaction(async (em) => {
           const result: unknown = await resolve(root, args, { ...context, em }, info);
           if (hasUserErrors(result)) throw new Rejected(result);
-          await recordAudit(em, audit(AuditOutcome.SUCCEEDED, { target: targetOf(result) }));
+          if (audited) await recordAudit(em, audit(AuditOutcome.SUCCEEDED, { target: targetOf(result) }));
           return result;
         });
         context.clearCaches?.();
         return payload;
       } catch (error) {
         if (error instanceof Rejected) {
-          await recordOutside(audit(AuditOutcome.REJECTED, { detail: describeUserErrors(error.payload) }));
+          if (audited) await recordOutside(audit(AuditOutcome.REJECTED, { detail: describeUserErrors(error.payload) }));
           return error.payload;
         }
         // Two writers raced for the same unique value: run again, and the loser now sees the winner's row.

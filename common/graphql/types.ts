@@ -55,6 +55,14 @@ export function RequiresRole(role: Role): MethodDecorator & PropertyDecorator {
   return Extensions({ requiredRole: role });
 }
 
+/**
+ * A mutation left out of the audit log: for the frequent, machine-made reports of node agents (heartbeats,
+ * logs), which would drown the people's actions. Refused attempts are still recorded.
+ */
+export function Unaudited(): MethodDecorator & PropertyDecorator {
+  return Extensions({ audited: false });
+}
+
 /** What a service returns from a mutation: the payload's result fields, or why nothing was changed. */
 export type Outcome<T> = { value: T; userErrors?: undefined } | { value?: undefined; userErrors: UserError[] };
 

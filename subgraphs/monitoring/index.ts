@@ -11,5 +11,5 @@ export const monitoring: SubgraphDefinition<ServiceContext> = {
   entities: [AuditEntry],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
   buildSchema: () => buildFederatedSchema({ resolvers: [] }),
-  createContext: (base) => base,
+  start: async () => ({ createContext: (base) => base }),
 };

@@ -27,5 +27,5 @@ export const registry: SubgraphDefinition<RegistryContext> = {
         ModelVersion: (reference, ctx) => ctx.loaders.version.load(reference.id),
       },
     }),
-  createContext: createRegistryContext,
+  start: async () => ({ createContext: createRegistryContext }),
 };

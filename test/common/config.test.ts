@@ -37,6 +37,22 @@ describe('loadConfig', () => {
       composePollSeconds: 10,
       logLevel: 'info',
       logFormat: 'json',
+      scheduler: {
+        strategy: 'binpack',
+        preemption: true,
+        heartbeatIntervalSeconds: 2,
+        heartbeatTimeoutSeconds: 15,
+        nodeLostGraceSeconds: 30,
+        jobLogLines: 5_000,
+      },
+      agent: {
+        gatewayUrl: undefined,
+        joinToken: undefined,
+        nodeName: undefined,
+        labels: undefined,
+        runtimes: undefined,
+        stateDir: path.join(process.cwd(), 'data', 'agent'),
+      },
     });
     expect(path.isAbsolute(config.dataDir)).toBe(true);
   });
@@ -59,6 +75,18 @@ describe('loadConfig', () => {
       TOUCHLINE_COMPOSE_POLL_SECONDS: '0',
       LOG_LEVEL: 'debug',
       TOUCHLINE_LOG_FORMAT: 'pretty',
+      TOUCHLINE_PLACEMENT_STRATEGY: 'spread',
+      TOUCHLINE_PREEMPTION: 'false',
+      TOUCHLINE_HEARTBEAT_INTERVAL_SECONDS: '5',
+      TOUCHLINE_HEARTBEAT_TIMEOUT_SECONDS: '20',
+      TOUCHLINE_NODE_LOST_GRACE_SECONDS: '0',
+      TOUCHLINE_JOB_LOG_LINES: '100',
+      TOUCHLINE_GATEWAY_URL: 'https://touchline.internal/graphql',
+      TOUCHLINE_JOIN_TOKEN: 'tlj_abc.def',
+      TOUCHLINE_NODE_NAME: 'gpu-box-1',
+      TOUCHLINE_NODE_LABELS: 'gpu=a100',
+      TOUCHLINE_RUNTIMES: 'docker',
+      TOUCHLINE_AGENT_STATE_DIR: '/var/lib/touchline-agent',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -80,6 +108,22 @@ describe('loadConfig', () => {
       composePollSeconds: 0,
       logLevel: 'debug',
       logFormat: 'pretty',
+      scheduler: {
+        strategy: 'spread',
+        preemption: false,
+        heartbeatIntervalSeconds: 5,
+        heartbeatTimeoutSeconds: 20,
+        nodeLostGraceSeconds: 0,
+        jobLogLines: 100,
+      },
+      agent: {
+        gatewayUrl: 'https://touchline.internal/graphql',
+        joinToken: 'tlj_abc.def',
+        nodeName: 'gpu-box-1',
+        labels: 'gpu=a100',
+        runtimes: 'docker',
+        stateDir: '/var/lib/touchline-agent',
+      },
     });
   });
 
