@@ -17,6 +17,8 @@ Commands:
   up                      run everything on this machine: gateway, registry, scheduler, monitoring (npm start)
   gateway                 run the gateway alone (production)
   subgraph <name>         run one subgraph alone: registry, scheduler or monitoring (production)
+  agent --gateway URL --join-token T [options]
+                          run the node agent on this machine (touchline agent --help for its options)
   compose [--out FILE]    compose the supergraph offline and write it to FILE (default: stdout), to pin it
                           with TOUCHLINE_SUPERGRAPH_FILE
   health [service]        exit 0 if the service (default: gateway) on this machine answers /healthz, 1 if not;
@@ -57,21 +59,31 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'compose':
       return compose(config, rest);
+    case 'agent':
+      return agent(config, logger, rest);
     default:
       throw new UsageError(`Unknown command "${command}"`);
   }
 }
 
 async function up(config: Config, logger: Logger): Promise<void> {
-  const { runPlatform } = await services();
+  const { runPlatform, startLocalAgent } = await services();
   const platform = await runPlatform(config, logger);
-  stopOnSignal(logger, () => platform.stop());
+  const local = await startLocalAgent(platform, config, logger).catch(async (error: unknown) => {
+    await platform.stop();
+    throw error;
+  });
+  stopOnSignal(logger, async () => {
+    await local.stop();
+    await platform.stop();
+  });
   const where = config.databaseUrl ? 'PostgreSQL' : `SQLite files in ${config.dataDir}`;
   const banner = [
     '',
     'Touchline is running.',
     `  GraphQL endpoint and playground: ${platform.gateway.url}`,
     `  Data: ${where}`,
+    `  Local node: ${local.agents[0]?.nodeName} (process runtime), ready for jobs`,
     '',
     ...(platform.gateway.bootstrapKey ? [adminKeyNotice(platform.gateway.bootstrapKey)] : []),
   ];
@@ -96,6 +108,16 @@ async function compose(config: Config, args: string[]): Promise<void> {
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   fs.writeFileSync(out, supergraph);
   console.error(`Wrote the supergraph to ${out} (subgraphs: ${subgraphs.map((s) => `${s.name} at ${s.url}`).join(', ')}).`);
+}
+
+async function agent(config: Config, logger: Logger, args: string[]): Promise<void> {
+  const { launchAgents, parseAgentFlags, AGENT_USAGE } = await services();
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(AGENT_USAGE);
+    return;
+  }
+  const agents = await launchAgents(parseAgentFlags(args), config, logger);
+  stopOnSignal(logger, () => agents.stop());
 }
 
 async function health(config: Config, service: string): Promise<void> {
@@ -158,8 +180,8 @@ function isSubgraphName(name: string | undefined): name is SubgraphName {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof UsageError) {
-    console.error(error.message);
+  if (error instanceof ConfigError || error instanceof UsageError || (error as Error).name === 'AgentUsageError') {
+    console.error((error as Error).message);
     if (error instanceof UsageError) console.error(`\n${USAGE}`);
   } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const { port } = error as { port?: number };

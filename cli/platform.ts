@@ -1,11 +1,16 @@
 // Starts Touchline's services from a Config: one subgraph, the gateway, or everything in one process.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { requireInternalSecret, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../common/config';
 import { databaseLocation } from '../common/db/database';
 import type { Logger } from '../common/logger';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../common/subgraph-server';
 import type { ServiceContext } from '../common/graphql/context';
+import { CredentialStore } from '../agent/credential-store';
+import { launchAgents, type RunningAgents } from '../agent/launch';
 import { startGateway, type RunningGateway } from '../gateway';
+import { createLocalJoinToken } from '../subgraphs/scheduler/node/node.service';
 import { accessEntities, accessMigrations } from '../gateway/access';
 import { monitoring } from '../subgraphs/monitoring';
 import { registry } from '../subgraphs/registry';
@@ -72,13 +77,14 @@ export function runGateway(
 export interface Platform {
   gateway: RunningGateway;
   subgraphs: RunningSubgraph[];
+  /** The secret the services share (and node credentials are signed with). */
+  secret: string;
   stop(): Promise<void>;
 }
 
 /** Everything in this process: the three subgraphs, then the gateway in front of them. */
 export async function runPlatform(config: Config, logger: Logger, hooks: PlatformHooks = {}): Promise<Platform> {
-  // In one process the secret never leaves memory, so a fresh one per start is enough.
-  const secret = config.internalSecret ?? randomBytes(32).toString('hex');
+  const secret = config.internalSecret ?? localSecret(config.dataDir);
   const subgraphs: RunningSubgraph[] = [];
   try {
     // In order, each learning where the ones before it answer (the scheduler asks the registry for versions).
@@ -96,6 +102,7 @@ export async function runPlatform(config: Config, logger: Logger, hooks: Platfor
     return {
       gateway,
       subgraphs,
+      secret,
       stop: async () => {
         await gateway.stop();
         await Promise.all(subgraphs.map((subgraph) => subgraph.stop()));
@@ -111,3 +118,30 @@ export async function runPlatform(config: Config, logger: Logger, hooks: Platfor
 export { subgraphSdl } from '../common/graphql/subgraph-schema';
 export { ACCESS_SUBGRAPH, buildAccessSchema } from '../gateway/access';
 export { composeSupergraph } from '../gateway/supergraph';
+
+/**
+ * The secret of an installation that runs in one process: made on the first start and kept in the data folder,
+ * because node credentials are signed with it and must still be valid after a restart.
+ */
+function localSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'internal-secret');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('hex');
+    fs.writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+/** The agent `touchline up` runs for this machine: enrolled with a join token made for it on its first start. */
+export async function startLocalAgent(platform: Platform, config: Config, logger: Logger): Promise<RunningAgents> {
+  const gatewayUrl = platform.gateway.url;
+  const stored = new CredentialStore(config.agent.stateDir).load();
+  const scheduler = platform.subgraphs.find((subgraph) => subgraph.name === 'scheduler')!;
+  const joinToken = stored?.gatewayUrl === gatewayUrl ? undefined : await createLocalJoinToken(scheduler.db, platform.secret);
+  return launchAgents({ gateway: gatewayUrl, joinToken, runtimes: config.agent.runtimes ?? 'process' }, config, logger.child({ service: 'agent' }));
+}
+
+export { AGENT_USAGE, launchAgents, parseAgentFlags } from '../agent/launch';

@@ -64,6 +64,8 @@ const environment = z.object({
   TOUCHLINE_NODE_LABELS: z.string().optional(),
   TOUCHLINE_RUNTIMES: z.string().optional(),
   TOUCHLINE_AGENT_STATE_DIR: z.string().min(1).optional(),
+  TOUCHLINE_JOB_PATH: z.string().optional(),
+  PATH: z.string().optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -120,6 +122,8 @@ export interface AgentSettings {
   labels: string | undefined;
   runtimes: string | undefined;
   stateDir: string;
+  /** The PATH of jobs run by the process runtime (and where their programs are found). */
+  jobPath: string | undefined;
 }
 
 /** Parses an environment (process.env at start-up, or a test's own) into a Config; throws ConfigError naming each bad variable. */
@@ -177,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
       labels: e.TOUCHLINE_NODE_LABELS,
       runtimes: e.TOUCHLINE_RUNTIMES,
       stateDir: path.resolve(e.TOUCHLINE_AGENT_STATE_DIR ?? path.join(e.TOUCHLINE_DATA_DIR, 'agent')),
+      jobPath: e.TOUCHLINE_JOB_PATH ?? e.PATH,
     }),
   });
 }

@@ -5,7 +5,7 @@ import { composeServices } from '@apollo/composition';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import { parse } from 'graphql';
 import type { Logger } from '../common/logger';
-import { signingFetch } from './subgraph-data-source';
+import { signingFetch } from '../common/http/signed-fetch';
 
 export interface SubgraphSdl {
   name: string;

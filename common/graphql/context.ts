@@ -13,6 +13,6 @@ export interface ServiceContext {
   db: Database;
   /** The entity manager for this operation: a mutation's own transaction, or the plain manager for a query. */
   em: EntityManager;
-  /** Forgets what this request's loaders cached, called after each mutation commits. */
-  clearCaches?: () => void;
+  /** Called after each mutation commits: to forget what loaders cached, or to wake a background loop. */
+  afterCommit?: () => void;
 }

@@ -71,7 +71,7 @@ function guardMutation(name: string, required: Role, audited: boolean, resolve: 
           if (audited) await recordAudit(em, audit(AuditOutcome.SUCCEEDED, { target: targetOf(result) }));
           return result;
         });
-        context.clearCaches?.();
+        context.afterCommit?.();
         return payload;
       } catch (error) {
         if (error instanceof Rejected) {

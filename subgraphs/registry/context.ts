@@ -10,7 +10,7 @@ export function createRegistryContext(base: ServiceContext): RegistryContext {
   const context: RegistryContext = {
     ...base,
     loaders: createLoaders(base.db.manager),
-    clearCaches: () => {
+    afterCommit: () => {
       for (const loader of Object.values(context.loaders)) loader.clearAll();
     },
   };

@@ -1,15 +1,37 @@
-// The scheduler subgraph: nodes, jobs and placement. This release runs the service (its database, audit log,
-// health and signed-request checks); its API arrives with the scheduler release.
+// The scheduler subgraph: nodes and their agents, jobs and their attempts, placement, retries and failures.
 import { AuditEntry } from '../../common/audit/audit-entry.entity';
 import { buildFederatedSchema } from '../../common/graphql/subgraph-schema';
-import type { ServiceContext } from '../../common/graphql/context';
 import type { SubgraphDefinition } from '../../common/subgraph-server';
+import { AgentResolver } from './agent-api/agent.resolver';
+import { createSchedulerContext, type SchedulerContext } from './context';
+import { ControlLoop } from './control-loop';
+import { Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease } from './job/job.entity';
+import { JobAttemptResolver, JobResolver } from './job/job.resolver';
+import { RegistryClient } from './job/registry-client';
 import { postgresMigrations, sqliteMigrations } from './migrations';
+import { JoinToken, Node } from './node/node.entity';
+import { NodeResolver } from './node/node.resolver';
 
-export const scheduler: SubgraphDefinition<ServiceContext> = {
+export const scheduler: SubgraphDefinition<SchedulerContext> = {
   name: 'scheduler',
-  entities: [AuditEntry],
+  entities: [Node, JoinToken, Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease, AuditEntry],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
-  buildSchema: () => buildFederatedSchema({ resolvers: [] }),
-  start: async () => ({ createContext: (base) => base }),
+  buildSchema: () =>
+    buildFederatedSchema<SchedulerContext>({
+      resolvers: [JobResolver, JobAttemptResolver, NodeResolver, AgentResolver],
+      references: {
+        Job: (reference, ctx) => ctx.loaders.job.load(reference.id),
+        Node: (reference, ctx) => ctx.loaders.node.load(reference.id),
+      },
+    }),
+  async start({ db, logger, config, secret, peers }) {
+    const loop = new ControlLoop(db, config.scheduler, logger);
+    loop.start();
+    const registry = new RegistryClient(peers.registry ?? config.subgraphUrls.registry, secret);
+    const shared = { registry, settings: config.scheduler, secret, wake: () => loop.wake() };
+    return {
+      createContext: (base) => createSchedulerContext(base, shared),
+      stop: () => loop.stop(),
+    };
+  },
 };

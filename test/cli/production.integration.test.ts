@@ -92,7 +92,7 @@ describe('services in separate processes on PostgreSQL', () => {
         gateway: ['api_key', 'audit_entry', 'migrations'],
         monitoring: ['audit_entry', 'migrations'],
         registry: ['audit_entry', 'deployment_event', 'migrations', 'model', 'model_alias', 'model_event', 'model_tag', 'model_version'],
-        scheduler: ['audit_entry', 'migrations'],
+        scheduler: ['audit_entry', 'job', 'job_attempt', 'job_event', 'job_log', 'join_token', 'migrations', 'node', 'scheduler_lease'],
       });
     } finally {
       await client.end();

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         labels: undefined,
         runtimes: undefined,
         stateDir: path.join(process.cwd(), 'data', 'agent'),
+        jobPath: undefined,
       },
     });
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -123,6 +124,7 @@ describe('loadConfig', () => {
         labels: 'gpu=a100',
         runtimes: 'docker',
         stateDir: '/var/lib/touchline-agent',
+        jobPath: undefined,
       },
     });
   });

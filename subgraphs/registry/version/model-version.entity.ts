@@ -1,6 +1,7 @@
 // A version of a model: an immutable artifact with its resources, schemas, metrics, lineage and stage.
-import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { ResourceRequests } from '../../../common/graphql/resources';
 import { JSONScalar } from '../../../common/graphql/types';
 import { Model } from '../model/model.entity';
 
@@ -22,22 +23,6 @@ export class ModelArtifact {
 
   @Field(() => [String], { nullable: true, description: 'Command and arguments, for the process runtime or to override the image.' })
   command!: string[] | null;
-}
-
-@ObjectType({ description: 'Resources a job running this version asks for by default.' })
-@Directive('@shareable')
-export class ResourceRequests {
-  @Field(() => Int, { description: 'CPU in thousandths of a core (1000 = one core).' })
-  cpuMillicores!: number;
-
-  @Field(() => Int)
-  memoryMiB!: number;
-
-  @Field(() => Int)
-  gpuCount!: number;
-
-  @Field(() => Int, { description: 'Minimum memory of each GPU, in MiB.' })
-  gpuMemoryMiB!: number;
 }
 
 @ObjectType({ description: 'Where a version came from.' })
@@ -158,7 +143,7 @@ export class ModelVersion {
     return { image: this.image, command: this.command };
   }
 
-  @Field(() => ResourceRequests)
+  @Field(() => ResourceRequests, { description: 'What a job running this version asks for, unless it says otherwise.' })
   get resources(): ResourceRequests {
     return {
       cpuMillicores: this.cpuMillicores,

@@ -1,12 +1,16 @@
 // The scheduler's schema migrations, one list per database, oldest first. Written by `npm run migration:generate`.
 import { InitialSqlite1796417280861 } from './sqlite/1796417280861-initial';
+import { JobsSqlite1796421133572 } from './sqlite/1796421133572-jobs';
 import { InitialPostgres1796417280861 } from './postgres/1796417280861-initial';
+import { JobsPostgres1796421133572 } from './postgres/1796421133572-jobs';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const sqliteMigrations: Function[] = [
   InitialSqlite1796417280861,
+  JobsSqlite1796421133572,
 ];
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const postgresMigrations: Function[] = [
   InitialPostgres1796417280861,
+  JobsPostgres1796421133572,
 ];

@@ -1,0 +1,55 @@
+// What the scheduler's resolvers receive with each request.
+import DataLoader from 'dataloader';
+import { In, type EntityManager } from 'typeorm';
+import type { SchedulerSettings } from '../../common/config';
+import type { ServiceContext } from '../../common/graphql/context';
+import { Job, JobAttempt } from './job/job.entity';
+import type { RegistryClient } from './job/registry-client';
+import { Node } from './node/node.entity';
+
+export interface SchedulerContext extends ServiceContext {
+  loaders: SchedulerLoaders;
+  registry: RegistryClient;
+  settings: SchedulerSettings;
+  /** Signs node credentials and join tokens. */
+  secret: string;
+}
+
+export type SchedulerLoaders = ReturnType<typeof createLoaders>;
+
+export function createLoaders(em: EntityManager) {
+  return {
+    node: new DataLoader(async (ids: readonly string[]) => {
+      const rows = await em.findBy(Node, { id: In([...ids]) });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id));
+    }),
+    job: new DataLoader(async (ids: readonly string[]) => {
+      const rows = await em.findBy(Job, { id: In([...ids]) });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id));
+    }),
+    attemptsOfJob: new DataLoader(async (jobIds: readonly string[]) => {
+      const rows = await em.find(JobAttempt, { where: { jobId: In([...jobIds]) }, order: { number: 'ASC' } });
+      return jobIds.map((id) => rows.filter((row) => row.jobId === id));
+    }),
+  };
+}
+
+export function createSchedulerContext(
+  base: ServiceContext,
+  shared: { registry: RegistryClient; settings: SchedulerSettings; secret: string; wake: () => void },
+): SchedulerContext {
+  const context: SchedulerContext = {
+    ...base,
+    loaders: createLoaders(base.db.manager),
+    registry: shared.registry,
+    settings: shared.settings,
+    secret: shared.secret,
+    afterCommit: () => {
+      for (const loader of Object.values(context.loaders)) loader.clearAll();
+      shared.wake();
+    },
+  };
+  return context;
+}

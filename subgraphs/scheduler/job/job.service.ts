@@ -1,0 +1,214 @@
+// The rules of jobs as people see them: submitting (idempotently), cancelling, retrying, and listing.
+import { createHash } from 'node:crypto';
+import { In, type EntityManager } from 'typeorm';
+import type { Identity } from '../../../common/auth/identity';
+import { forUpdate } from '../../../common/db/database';
+import { newId } from '../../../common/db/ids';
+import { paginate, type ConnectionShape, type PageArgs } from '../../../common/graphql/connection';
+import { reject, succeed, userError, UserErrorCode, type Outcome } from '../../../common/graphql/types';
+import { InputCheck } from '../../../common/validation';
+import { Node } from '../node/node.entity';
+import { finishAttempt } from './attempts';
+import { ACTIVE_ATTEMPT_STATES, AttemptState, Job, JobAttempt, JobEvent, JobRuntime } from './job.entity';
+import {
+  checkSubmission,
+  DEFAULT_JOB_RESOURCES,
+  JOB_LIMITS,
+  labelMap,
+  type CancelJobInput,
+  type JobFilter,
+  type RetryJobInput,
+  type SubmitJobInput,
+} from './job.inputs';
+import { assertTransition, FINAL_STATES, JobState } from './job-state';
+import type { RegistryClient, VersionArtifact } from './registry-client';
+
+export async function submitJob(
+  em: EntityManager,
+  input: SubmitJobInput,
+  actor: Identity,
+  registry: RegistryClient,
+): Promise<Outcome<{ job: Job }>> {
+  const check = new InputCheck();
+  checkSubmission(check, input);
+  if (!check.ok) return reject(...check.errors);
+
+  const requestHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+  if (input.idempotencyKey) {
+    const earlier = await em.findOneBy(Job, { idempotencyKey: input.idempotencyKey });
+    if (earlier) {
+      if (earlier.requestHash !== requestHash) {
+        return reject(userError('idempotencyKey', 'This key was already used for a different submission', UserErrorCode.CONFLICT));
+      }
+      return succeed({ job: earlier });
+    }
+  }
+
+  let version: VersionArtifact | undefined;
+  if (input.modelVersion) {
+    const { model, version: semver, alias } = input.modelVersion;
+    version = await registry.findVersion(model, { version: semver, alias }, actor);
+    const which = semver != null ? `version ${semver}` : `alias "${alias}"`;
+    if (!version) return reject(userError('modelVersion', `The registry has no ${which} of a model named "${model}"`, UserErrorCode.NOT_FOUND));
+    if (!version.image && !version.command) {
+      return reject(userError('modelVersion', `${model} ${version.version} has no image or command to run`, UserErrorCode.INVALID));
+    }
+  }
+
+  const image = input.image ?? version?.image ?? null;
+  const command = input.command ?? version?.command ?? null;
+  const runtime = input.runtime ?? (image ? JobRuntime.DOCKER : JobRuntime.PROCESS);
+  if (runtime === JobRuntime.PROCESS && !command) {
+    return reject(userError('runtime', 'The process runtime needs a command, and this job has none', UserErrorCode.INVALID));
+  }
+  const defaults = version?.resources ?? DEFAULT_JOB_RESOURCES;
+  const resources = { ...defaults, ...withoutNulls(input.resources ?? {}) };
+  if (resources.gpuMemoryMiB > 0 && resources.gpuCount === 0) {
+    return reject(userError('resources.gpuMemoryMiB', 'asks for GPU memory without any GPU: set gpuCount too', UserErrorCode.INVALID));
+  }
+  const now = new Date();
+  const job = em.create(Job, {
+    id: newId(),
+    name: input.name ?? null,
+    state: JobState.PENDING,
+    priority: input.priority ?? JOB_LIMITS.priority.default,
+    queuedAt: now.getTime(),
+    runtime,
+    modelVersionId: version?.id ?? null,
+    modelName: version?.model ?? null,
+    modelVersionName: version?.version ?? null,
+    image,
+    command,
+    args: input.args ?? [],
+    envMap: Object.fromEntries((input.env ?? []).map((variable) => [variable.name, variable.value])),
+    inputRef: input.inputRef ?? null,
+    cpuMillicores: resources.cpuMillicores,
+    memoryMib: resources.memoryMiB,
+    gpuCount: resources.gpuCount,
+    gpuMemoryMib: resources.gpuMemoryMiB,
+    nodeSelectorMap: labelMap(input.nodeSelector),
+    maxAttempts: input.retry?.maxAttempts ?? JOB_LIMITS.maxAttempts.default,
+    backoffSeconds: input.retry?.backoffSeconds ?? JOB_LIMITS.backoffSeconds.default,
+    maxBackoffSeconds: input.retry?.maxBackoffSeconds ?? JOB_LIMITS.maxBackoffSeconds.default,
+    timeoutSeconds: input.timeoutSeconds ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    requestHash,
+    attempt: 0,
+    failures: 0,
+    nextAttemptAt: null,
+    nodeId: null,
+    unschedulableReason: null,
+    reason: null,
+    exitCode: null,
+    createdBy: actor.name,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: null,
+  });
+  await em.insert(Job, job);
+  await recordEvent(em, job.id, null, JobState.PENDING, { reason: 'submitted', attempt: null });
+  return succeed({ job });
+}
+
+export async function cancelJob(em: EntityManager, input: CancelJobInput, actor: Identity): Promise<Outcome<{ job: Job }>> {
+  const check = new InputCheck();
+  check.text('reason', input.reason, 1000);
+  if (!check.ok) return reject(...check.errors);
+  const job = await em.findOne(Job, { where: { id: input.id }, lock: forUpdate(em) });
+  if (!job) return reject(jobNotFound(input.id));
+  if (FINAL_STATES.includes(job.state)) {
+    return reject(userError('id', `Job ${job.id} has already ended (${job.state})`, UserErrorCode.CONFLICT));
+  }
+  const reason = input.reason ? `cancelled by ${actor.name}: ${input.reason}` : `cancelled by ${actor.name}`;
+  const active = await activeAttempt(em, job);
+  if (active) await finishAttempt(em, active, AttemptState.CANCELLED, { reason });
+  await changeState(em, job, JobState.CANCELLED, { reason, finished: true });
+  return succeed({ job });
+}
+
+export async function retryJob(em: EntityManager, input: RetryJobInput): Promise<Outcome<{ job: Job }>> {
+  const job = await em.findOne(Job, { where: { id: input.id }, lock: forUpdate(em) });
+  if (!job) return reject(jobNotFound(input.id));
+  if (job.state !== JobState.FAILED && job.state !== JobState.CANCELLED) {
+    return reject(userError('id', `Only a FAILED or CANCELLED job can be retried; job ${job.id} is ${job.state}`, UserErrorCode.CONFLICT));
+  }
+  job.failures = 0;
+  job.nextAttemptAt = null;
+  job.queuedAt = Date.now();
+  await changeState(em, job, JobState.PENDING, { reason: 'retried' });
+  return succeed({ job });
+}
+
+/** Moves a job to a new state (checked against the state machine) and records the change. */
+export async function changeState(
+  em: EntityManager,
+  job: Job,
+  to: JobState,
+  change: { reason?: string | null; finished?: boolean; keepReason?: boolean },
+): Promise<void> {
+  assertTransition(job.id, job.state, to);
+  const from = job.state;
+  const now = new Date();
+  job.state = to;
+  job.updatedAt = now;
+  if (!change.keepReason) job.reason = change.reason ?? null;
+  if (to !== JobState.PENDING && to !== JobState.RETRYING && to !== JobState.PREEMPTED) job.unschedulableReason = null;
+  if (change.finished) {
+    job.finishedAt = now;
+    job.nodeId = null;
+  } else if (to === JobState.PENDING) {
+    job.finishedAt = null;
+  }
+  await em.update(Job, { id: job.id }, {
+    state: job.state,
+    updatedAt: now,
+    reason: job.reason,
+    unschedulableReason: job.unschedulableReason,
+    finishedAt: job.finishedAt,
+    nodeId: job.nodeId,
+    failures: job.failures,
+    nextAttemptAt: job.nextAttemptAt,
+    queuedAt: job.queuedAt,
+    exitCode: job.exitCode,
+  });
+  await recordEvent(em, job.id, from, to, { reason: change.reason ?? null, attempt: job.attempt || null });
+}
+
+export async function recordEvent(
+  em: EntityManager,
+  jobId: string,
+  from: JobState | null,
+  to: JobState,
+  details: { reason: string | null; attempt: number | null },
+): Promise<void> {
+  await em.insert(JobEvent, { id: newId(), jobId, fromState: from, toState: to, attempt: details.attempt, reason: details.reason, at: new Date() });
+}
+
+/** The job's attempt that holds resources on a node now, locked, if it has one. */
+export function activeAttempt(em: EntityManager, job: Job): Promise<JobAttempt | null> {
+  return em.findOne(JobAttempt, { where: { jobId: job.id, state: In([...ACTIVE_ATTEMPT_STATES]) }, lock: forUpdate(em) });
+}
+
+export function jobNotFound(id: string) {
+  return userError('id', `No job with id ${id}`, UserErrorCode.NOT_FOUND);
+}
+
+/** Newest first. */
+export function listJobs(em: EntityManager, filter: JobFilter | null | undefined, page: PageArgs): Promise<ConnectionShape<Job>> {
+  const query = em.createQueryBuilder(Job, 'job');
+  if (filter?.states?.length) query.andWhere('job.state IN (:...states)', { states: filter.states });
+  if (filter?.modelVersionId) query.andWhere('job.modelVersionId = :modelVersionId', { modelVersionId: filter.modelVersionId });
+  if (filter?.model) query.andWhere('job.modelName = :model', { model: filter.model });
+  if (filter?.node) {
+    query.andWhere(
+      (sub) =>
+        `job.nodeId IN ${sub.subQuery().select('n.id').from(Node, 'n').where('(n.id = :node OR (n.name = :node AND n.removedAt IS NULL))').getQuery()}`,
+      { node: filter.node },
+    );
+  }
+  return paginate(query, page, [{ column: 'job.id', value: (job) => job.id, direction: 'DESC' }]);
+}
+
+function withoutNulls<T extends object>(value: T): { [K in keyof T]?: NonNullable<T[K]> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as never;
+}
