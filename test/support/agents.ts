@@ -30,6 +30,8 @@ export interface AgentSpec {
   gpus?: string;
   labels?: string;
   env?: Record<string, string>;
+  /** Let the agent ask nvidia-smi for its GPUs instead of declaring none. */
+  detectGpus?: boolean;
 }
 
 /** Starts `touchline agent` as its own process and waits until it runs. */
@@ -42,7 +44,7 @@ export async function startAgent(touchline: TestPlatform, spec: AgentSpec, state
     '--runtimes', spec.runtimes ?? 'process',
     '--cpu-millicores', String(spec.cpuMillicores ?? 4000),
     '--memory-mib', String(spec.memoryMiB ?? 4096),
-    '--gpus', spec.gpus ?? '',
+    ...(spec.detectGpus ? [] : ['--gpus', spec.gpus ?? '']),
     '--state-dir', stateDir,
     ...(spec.labels ? ['--labels', spec.labels] : []),
   ];
