@@ -2,16 +2,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createJoinToken, startAgent, stopAgent, waitForJob, type TestAgent } from './support/agents';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]!);
 
 let touchline: TestPlatform;
+let agent: TestAgent;
 beforeAll(async () => {
-  touchline = await startTestPlatform('sqlite');
+  touchline = await startTestPlatform('sqlite', { env: { TOUCHLINE_HEARTBEAT_INTERVAL_SECONDS: '1' } });
+  // As with `npm start`: a local node with the process runtime.
+  agent = await startAgent(touchline, { name: 'laptop', joinToken: await createJoinToken(touchline) });
 });
-afterAll(() => touchline?.destroy());
+afterAll(async () => {
+  if (agent) await stopAgent(agent);
+  await touchline?.destroy();
+});
 
 it('has a first session to follow', () => {
   expect(blocks.length).toBeGreaterThanOrEqual(10);
@@ -27,4 +34,10 @@ it('runs every GraphQL block of the README in order, with no error and no userEr
   }
   const champion = await touchline.gql(`{ modelVersion(model: "xg", alias: "champion") { version } model(name: "xg") { productionVersion { version } } }`);
   expect(champion.data).toEqual({ modelVersion: { version: '1.0.0' }, model: { productionVersion: { version: '1.0.0' } } });
+
+  // The job the README submits runs on the local node and prints its result.
+  const job = (await touchline.gql(`{ jobs(first: 1) { nodes { id } } }`)).data?.jobs.nodes[0];
+  await waitForJob(touchline, job.id, (j) => j.state === 'SUCCEEDED');
+  const logs = await touchline.gql(`query($id: ID!) { job(id: $id) { logs { text } } }`, { id: job.id });
+  expect(logs.data?.job.logs).toEqual([{ text: 'xG for 4 shots: 1.21' }]);
 });
