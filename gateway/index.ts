@@ -77,6 +77,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       { name: ACCESS_SUBGRAPH, url: `local://${ACCESS_SUBGRAPH}`, load: async () => subgraphSdl(accessSchema) },
       ...Object.entries(options.subgraphs).map(([name, url]) => remoteSdl(name, url, options.secret)),
     ];
+    // Left on, @apollo/gateway probes cloud metadata addresses at start and sends usage to Apollo every hour:
+    // Touchline calls nothing it was not configured to call.
+    process.env.APOLLO_TELEMETRY_DISABLED = 'true';
     const gateway = new ApolloGateway({
       supergraphSdl: options.supergraphFile
         ? readSupergraphFile(options.supergraphFile)

@@ -12,6 +12,7 @@ import { containerOptions, DockerRuntime, LABELS, MAX_LOG_LINE_LENGTH } from '..
 import type { AttemptHandlers, AttemptSpec, LogLine } from '../../agent/runtimes/runtime';
 import { silentLogger } from '../../common/logger';
 import { buildBusyboxImage, DOCKER_SOCKET, dockerTestsSkipReason, removeImage } from './docker-image';
+import { skipUnlessAvailable } from '../support/requirements';
 
 const MiB = 1024 * 1024;
 /** Every job id of this run starts with it: the tests find (and account for) their own containers by it. */
@@ -140,10 +141,9 @@ describe('DockerRuntime without an engine', () => {
   });
 });
 
-const skipReason = dockerTestsSkipReason(DOCKER_SOCKET);
-if (skipReason !== null) console.warn(`Skipping the Docker engine tests: ${skipReason}`);
+const skipDocker = skipUnlessAvailable('docker', dockerTestsSkipReason(DOCKER_SOCKET));
 
-describe.skipIf(skipReason !== null)(`DockerRuntime on the engine at ${DOCKER_SOCKET}`, () => {
+describe.skipIf(skipDocker)(`DockerRuntime on the engine at ${DOCKER_SOCKET}`, () => {
   const docker = new Docker({ socketPath: DOCKER_SOCKET });
   const logRecords: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'debug' }, { write: (record: string) => logRecords.push(JSON.parse(record)) });

@@ -48,6 +48,10 @@ describe('the gateway endpoint', () => {
     expect((await touchline.gql(`{ viewer { name } }`)).data?.viewer.name).toBe('bootstrap admin');
   });
 
+  it('turns off the telemetry @apollo/gateway would otherwise send to Apollo', () => {
+    expect(process.env.APOLLO_TELEMETRY_DISABLED).toBe('true');
+  });
+
   it('answers health checks without authentication', async () => {
     const alive = await fetch(`${origin()}/healthz`);
     expect(alive.status).toBe(200);

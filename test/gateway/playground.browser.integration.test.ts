@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Locator, type Page, type Request } from 'playwright-core';
 import { ADMIN_KEY, startTestPlatform, type TestPlatform } from '../support/platform';
+import { skipUnlessAvailable } from '../support/requirements';
 
 const CHROMIUM = '/usr/bin/chromium';
 const QUERY = `{ viewer { name } models { nodes { name } } }`;
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`Skipping the playground browser test: ${CHROMIUM} is missing (apt-get install chromium).`);
+const skipBrowser = skipUnlessAvailable('chromium', fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (apt-get install chromium)`);
 
 const LAUNCH_ARGS = [
   '--headless',
@@ -45,7 +45,7 @@ async function shownText(editor: Locator): Promise<string> {
   return (await editor.innerText()).replaceAll('\u00a0', ' ');
 }
 
-describe.skipIf(!haveChromium)('the GraphQL playground in a browser without internet', () => {
+describe.skipIf(skipBrowser)('the GraphQL playground in a browser without internet', () => {
   let touchline: TestPlatform;
   let browser: Browser;
   beforeAll(async () => {
