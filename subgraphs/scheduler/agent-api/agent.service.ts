@@ -1,7 +1,7 @@
 // The scheduler's side of the agent protocol. Agents are level-triggered: each heartbeat says what the node
 // runs, and the answer says what it must run and what it must stop. Reports carry the attempt's fencing token,
 // so an agent that comes back from the dead cannot change an attempt that has moved on.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { In, IsNull, type EntityManager } from 'typeorm';
 import { issueNodeCredential } from '../../../common/auth/agent-credentials';
 import type { Identity } from '../../../common/auth/identity';
@@ -282,7 +282,9 @@ async function heldAttempt(em: EntityManager, caller: Identity, attemptId: strin
 }
 
 function sameToken(a: string, b: string): boolean {
-  return a.length === b.length && a === b;
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 export function newFencingToken(): string {
