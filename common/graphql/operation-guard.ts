@@ -78,8 +78,9 @@ function guardMutation(name: string, required: Role, audited: boolean, resolve: 
           if (audited) await recordOutside(audit(AuditOutcome.REJECTED, { detail: describeUserErrors(error.payload) }));
           return error.payload;
         }
-        // Two writers raced for the same unique value: run again, and the loser now sees the winner's row.
-        if (isUniqueViolation(error) && attempt < MAX_ATTEMPTS) continue;
+        // Two writers raced (for the same unique value, or for locks taken in another order): run it again; the
+        // loser now sees the winner's rows.
+        if (isRetryable(error) && attempt < MAX_ATTEMPTS) continue;
         const code = error instanceof GraphQLError ? String(error.extensions.code ?? 'ERROR') : 'INTERNAL_SERVER_ERROR';
         await recordOutside(audit(AuditOutcome.FAILED, { detail: code }));
         throw error;
@@ -103,8 +104,16 @@ function describeUserErrors(payload: Payload): string {
   return payload.userErrors.map((e) => `${e.code}${e.field ? ` at ${e.field.join('.')}` : ''}: ${e.message}`).join('; ');
 }
 
-export function isUniqueViolation(error: unknown): boolean {
+/** A conflict with a concurrent transaction, which running again resolves. */
+export function isRetryable(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const code = (error.driverError as { code?: string } | undefined)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    code === '23505' || // unique_violation
+    code === '40P01' || // deadlock_detected
+    code === '40001' || // serialization_failure
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'SQLITE_BUSY'
+  );
 }
