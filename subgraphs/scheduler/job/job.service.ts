@@ -8,6 +8,7 @@ import { paginate, type ConnectionShape, type PageArgs } from '../../../common/g
 import { reject, succeed, userError, UserErrorCode, type Outcome } from '../../../common/graphql/types';
 import { InputCheck } from '../../../common/validation';
 import { Node } from '../node/node.entity';
+import { insertRows } from '../../../common/db/bulk-writes';
 import { finishAttempt } from './attempts';
 import { ACTIVE_ATTEMPT_STATES, AttemptState, Job, JobAttempt, JobEvent, JobRuntime } from './job.entity';
 import {
@@ -146,9 +147,51 @@ export async function changeState(
   to: JobState,
   change: { reason?: string | null; finished?: boolean; keepReason?: boolean },
 ): Promise<void> {
+  const event = stateChange(job, to, change);
+  await em.update(Job, { id: job.id }, stateColumnsOf(job));
+  await recordEvent(em, event.jobId, event.from, event.to, { reason: event.reason, attempt: event.attempt });
+}
+
+/** What changeState writes of a job: a bulk writer (the placement commit) writes the same columns. */
+export const STATE_COLUMNS = [
+  'state',
+  'updatedAt',
+  'reason',
+  'unschedulableReason',
+  'finishedAt',
+  'nodeId',
+  'failures',
+  'nextAttemptAt',
+  'queuedAt',
+  'exitCode',
+] as const satisfies readonly (keyof Job)[];
+
+function stateColumnsOf(job: Job): Pick<Job, (typeof STATE_COLUMNS)[number]> {
+  const { state, updatedAt, reason, unschedulableReason, finishedAt, nodeId, failures, nextAttemptAt, queuedAt, exitCode } = job;
+  return { state, updatedAt, reason, unschedulableReason, finishedAt, nodeId, failures, nextAttemptAt, queuedAt, exitCode };
+}
+
+/** A change of a job's state, to record as a JobEvent. */
+export interface StateChange {
+  jobId: string;
+  from: JobState | null;
+  to: JobState;
+  reason: string | null;
+  attempt: number | null;
+}
+
+/**
+ * The in-memory half of changeState: checks the move against the state machine and changes `job` as changeState
+ * does. The caller writes STATE_COLUMNS and records the returned event (recordEvents) in the same transaction.
+ */
+export function stateChange(
+  job: Job,
+  to: JobState,
+  change: { reason?: string | null; finished?: boolean; keepReason?: boolean },
+  now = new Date(),
+): StateChange {
   assertTransition(job.id, job.state, to);
   const from = job.state;
-  const now = new Date();
   job.state = to;
   job.updatedAt = now;
   if (!change.keepReason) job.reason = change.reason ?? null;
@@ -159,19 +202,7 @@ export async function changeState(
   } else if (to === JobState.PENDING) {
     job.finishedAt = null;
   }
-  await em.update(Job, { id: job.id }, {
-    state: job.state,
-    updatedAt: now,
-    reason: job.reason,
-    unschedulableReason: job.unschedulableReason,
-    finishedAt: job.finishedAt,
-    nodeId: job.nodeId,
-    failures: job.failures,
-    nextAttemptAt: job.nextAttemptAt,
-    queuedAt: job.queuedAt,
-    exitCode: job.exitCode,
-  });
-  await recordEvent(em, job.id, from, to, { reason: change.reason ?? null, attempt: job.attempt || null });
+  return { jobId: job.id, from, to, reason: change.reason ?? null, attempt: job.attempt || null };
 }
 
 export async function recordEvent(
@@ -182,6 +213,23 @@ export async function recordEvent(
   details: { reason: string | null; attempt: number | null },
 ): Promise<void> {
   await em.insert(JobEvent, { id: newId(), jobId, fromState: from, toState: to, attempt: details.attempt, reason: details.reason, at: new Date() });
+}
+
+/** recordEvent for many changes, in one statement or a few; the events keep the order given (their ids are time-ordered). */
+export async function recordEvents(em: EntityManager, changes: readonly StateChange[]): Promise<void> {
+  const at = new Date();
+  const rows = changes.map((change) =>
+    Object.assign(new JobEvent(), {
+      id: newId(),
+      jobId: change.jobId,
+      fromState: change.from,
+      toState: change.to,
+      attempt: change.attempt,
+      reason: change.reason,
+      at,
+    }),
+  );
+  await insertRows(em, JobEvent, rows);
 }
 
 /** The job's attempt that holds resources on a node now, locked, if it has one. */
