@@ -186,3 +186,10 @@ export function applyResult(nodes: Map<string, BenchNode>, jobs: Map<string, Pen
     });
   }
 }
+
+/** Reads a flag that must be a positive integer, or says which flag is wrong and how to call the bench. */
+export function positiveFlag(name: string, text: string, usage: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${text}\n\n${usage}`);
+  return value;
+}

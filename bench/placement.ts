@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { placeJobs } from '../subgraphs/scheduler/placement/placement';
 import type { PendingJob, PlacementOptions, PlacementResult } from '../subgraphs/scheduler/placement/types';
-import { applyResult, buildBacklog, buildCluster, cloneCluster, seededRandom, type BenchNode } from './cluster';
+import { applyResult, buildBacklog, buildCluster, cloneCluster, positiveFlag, seededRandom, type BenchNode } from './cluster';
 
 const USAGE = `Usage: npx tsx bench/placement.ts [flags]
 
@@ -54,11 +54,7 @@ function parseOptions(argv: string[]): Options | undefined {
     console.log(USAGE);
     return undefined;
   }
-  const positive = (name: string, text: string) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${text}\n\n${USAGE}`);
-    return value;
-  };
+  const positive = (name: string, text: string) => positiveFlag(name, text, USAGE);
   if (values.strategy !== 'binpack' && values.strategy !== 'spread') throw new Error(`--strategy must be binpack or spread\n\n${USAGE}`);
   return {
     nodes: positive('nodes', values.nodes),

@@ -57,7 +57,7 @@ import { Node, NodeHealth } from '../subgraphs/scheduler/node/node.entity';
 import { cordonNode, createJoinToken } from '../subgraphs/scheduler/node/node.service';
 import type { CycleReport } from '../subgraphs/scheduler/placement/placement-cycle';
 import type { PendingJob } from '../subgraphs/scheduler/placement/types';
-import { buildBacklog, buildCluster, seededRandom, type BenchNode } from './cluster';
+import { buildBacklog, buildCluster, positiveFlag, seededRandom, type BenchNode } from './cluster';
 import { measureBatches, measureWholeBacklog, percentile, warmUp } from './placement';
 
 const USAGE = `Usage: npx tsx bench/scheduler.ts [flags]
@@ -123,11 +123,7 @@ function parseOptions(argv: string[]): Options | undefined {
     console.log(USAGE);
     return undefined;
   }
-  const positive = (name: string, text: string) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${text}\n\n${USAGE}`);
-    return value;
-  };
+  const positive = (name: string, text: string) => positiveFlag(name, text, USAGE);
   if (values.strategy !== 'binpack' && values.strategy !== 'spread') throw new Error(`--strategy must be binpack or spread\n\n${USAGE}`);
   const databases: Record<string, DatabaseKind[]> = { sqlite: ['sqlite'], postgres: ['postgres'], both: ['sqlite', 'postgres'] };
   if (!databases[values.db]) throw new Error(`--db must be sqlite, postgres or both, not ${values.db}\n\n${USAGE}`);
