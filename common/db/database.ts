@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { DataSource, type EntityManager, type EntitySchema, type Logger as OrmLogger, type MixedList } from 'typeorm';
 import type { Config } from '../config';
+import { MemoryBus, type StreamBus } from '../events/bus';
 import type { Logger } from '../logger';
 import { SnakeNamingStrategy } from './naming';
 
@@ -36,14 +37,47 @@ pg.defaults.parseInputDatesAsUTC = true;
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (value) => new Date(`${value.replace(' ', 'T')}Z`));
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** What runs at the end of one transaction: just before it commits (last writes), and once it has committed. */
+interface TransactionHooks {
+  /** By key, so that many calls in one transaction register one hook (which then writes for all of them). */
+  beforeCommit: Map<string, () => Promise<void>>;
+  afterCommit: (() => void)[];
+}
+
+const transactionHooks = new WeakMap<EntityManager, TransactionHooks>();
+const databases = new WeakMap<DataSource, Database>();
+
+/**
+ * Runs `hook` as the last work of the transaction `em` belongs to (once per `key`, however many times it is asked),
+ * and `after` once it has committed. Throws when `em` is not inside Database.transaction.
+ */
+export function atCommit(em: EntityManager, key: string, hook: () => Promise<void>, after?: () => void): void {
+  const hooks = transactionHooks.get(em);
+  if (!hooks) throw new Error(`${key}: this write must run inside Database.transaction`);
+  if (hooks.beforeCommit.has(key)) return;
+  hooks.beforeCommit.set(key, hook);
+  if (after) hooks.afterCommit.push(after);
+}
+
 export class Database {
+  /** Announces the streams' new heads after each commit that appends to them (common/events). */
+  bus: StreamBus = new MemoryBus();
   private writeQueue: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Set<Promise<unknown>>();
 
   private constructor(
     readonly dataSource: DataSource,
     readonly location: DatabaseLocation,
-  ) {}
+  ) {
+    databases.set(dataSource, this);
+  }
+
+  /** The Database an entity manager (plain or a transaction's) belongs to. */
+  static of(em: EntityManager): Database {
+    const database = databases.get(em.connection);
+    if (!database) throw new Error('this entity manager belongs to no open Database');
+    return database;
+  }
 
   get kind(): DatabaseLocation['kind'] {
     return this.location.kind;
@@ -78,16 +112,26 @@ export class Database {
    * another here; PostgreSQL runs them concurrently, each on its own connection.
    */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    let run: Promise<T>;
-    if (this.kind === 'postgres') run = this.dataSource.transaction(work);
+    const withHooks = async (em: EntityManager) => {
+      const hooks: TransactionHooks = { beforeCommit: new Map(), afterCommit: [] };
+      transactionHooks.set(em, hooks);
+      const result = await work(em);
+      for (const hook of hooks.beforeCommit.values()) await hook();
+      return { result, hooks };
+    };
+    let run: Promise<{ result: T; hooks: TransactionHooks }>;
+    if (this.kind === 'postgres') run = this.dataSource.transaction(withHooks);
     else {
-      run = this.writeQueue.then(() => this.dataSource.transaction(work));
+      run = this.writeQueue.then(() => this.dataSource.transaction(withHooks));
       this.writeQueue = run.catch(() => undefined);
     }
     const settled = run.catch(() => undefined);
     this.inFlight.add(settled);
     void settled.then(() => this.inFlight.delete(settled));
-    return run;
+    return run.then(({ result, hooks }) => {
+      for (const hook of hooks.afterCommit) hook();
+      return result;
+    });
   }
 
   async ping(): Promise<void> {

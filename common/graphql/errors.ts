@@ -13,6 +13,12 @@ export enum ErrorCode {
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   BAD_REQUEST = 'BAD_REQUEST',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
+  /** A subscription asked to resume from further back than the stream keeps. */
+  STREAM_TOO_OLD = 'STREAM_TOO_OLD',
+  /** A subscriber fell too far behind its events and was cut off. */
+  SLOW_CONSUMER = 'SLOW_CONSUMER',
+  /** A connection asked for more subscriptions than it may hold. */
+  TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 

@@ -1,4 +1,5 @@
 // The scheduler subgraph: nodes and their agents, jobs and their attempts, placement, retries and failures.
+import { StreamHead } from '../../common/events/stream';
 import { AuditEntry } from '../../common/audit/audit-entry.entity';
 import { buildFederatedSchema } from '../../common/graphql/subgraph-schema';
 import type { SubgraphDefinition } from '../../common/subgraph-server';
@@ -14,7 +15,7 @@ import { NodeResolver } from './node/node.resolver';
 
 export const scheduler: SubgraphDefinition<SchedulerContext> = {
   name: 'scheduler',
-  entities: [Node, JoinToken, Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease, AuditEntry],
+  entities: [Node, JoinToken, Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease, StreamHead, AuditEntry],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
   buildSchema: () =>
     buildFederatedSchema<SchedulerContext>({

@@ -194,6 +194,14 @@ export class Job {
   @Column({ type: Date, nullable: true })
   finishedAt!: Date | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "In a jobUpdated event: the event's number in the jobs stream. Pass the last one received as jobUpdated(after:) " +
+      'to resume without missing a change. Null outside subscriptions.',
+  })
+  sequence?: string | null;
+
   @Field(() => [EnvVar])
   get env(): EnvVar[] {
     return Object.entries(this.envMap).map(([name, value]) => ({ name, value }));
@@ -273,10 +281,38 @@ export class JobAttempt {
   finishedAt!: Date | null;
 }
 
+/** What a job event records of the job as the change left it: the columns a change can move. */
+export interface JobSnapshot {
+  state: JobState;
+  attempt: number;
+  nodeId: string | null;
+  reason: string | null;
+  unschedulableReason: string | null;
+  exitCode: number | null;
+  failures: number;
+  nextAttemptAt: string | null;
+  updatedAt: string;
+  finishedAt: string | null;
+  queuedAt: number;
+}
+
 @ObjectType({ description: "A change of a job's state." })
 @Entity('job_event')
 @Index('job_event_job', ['jobId', 'id'])
+@Index('job_event_sequence', ['sequence'], { unique: true })
 export class JobEvent {
+  /** The event's number in the `jobs` stream, given at commit (common/events/stream.ts). */
+  @Column({ type: 'bigint' })
+  sequence!: number;
+
+  /** The node the change concerns: where the job was placed, runs, or ran until this change. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  nodeId!: string | null;
+
+  /** The job as this change left it, for subscribers (they see each state, not only the latest). */
+  @Column({ type: 'simple-json' })
+  snapshot!: JobSnapshot;
+
   @Field(() => ID)
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;

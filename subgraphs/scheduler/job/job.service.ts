@@ -8,9 +8,9 @@ import { paginate, type ConnectionShape, type PageArgs } from '../../../common/g
 import { reject, succeed, userError, UserErrorCode, type Outcome } from '../../../common/graphql/types';
 import { InputCheck } from '../../../common/validation';
 import { Node } from '../node/node.entity';
-import { insertRows } from '../../../common/db/bulk-writes';
+import { appendToStream, type StreamDefinition } from '../../../common/events/stream';
 import { finishAttempt } from './attempts';
-import { ACTIVE_ATTEMPT_STATES, AttemptState, Job, JobAttempt, JobEvent, JobRuntime } from './job.entity';
+import { ACTIVE_ATTEMPT_STATES, AttemptState, Job, JobAttempt, JobEvent, JobRuntime, type JobSnapshot } from './job.entity';
 import {
   checkSubmission,
   DEFAULT_JOB_RESOURCES,
@@ -107,7 +107,7 @@ export async function submitJob(
     finishedAt: null,
   });
   await em.insert(Job, job);
-  await recordEvent(em, job.id, null, JobState.PENDING, { reason: 'submitted', attempt: null });
+  recordEvents(em, [{ jobId: job.id, from: null, to: JobState.PENDING, reason: 'submitted', attempt: null, nodeId: null, snapshot: snapshotOf(job) }]);
   return succeed({ job });
 }
 
@@ -141,15 +141,10 @@ export async function retryJob(em: EntityManager, input: RetryJobInput): Promise
 }
 
 /** Moves a job to a new state (checked against the state machine) and records the change. */
-export async function changeState(
-  em: EntityManager,
-  job: Job,
-  to: JobState,
-  change: { reason?: string | null; finished?: boolean; keepReason?: boolean },
-): Promise<void> {
+export async function changeState(em: EntityManager, job: Job, to: JobState, change: ChangeDetails): Promise<void> {
   const event = stateChange(job, to, change);
   await em.update(Job, { id: job.id }, stateColumnsOf(job));
-  await recordEvent(em, event.jobId, event.from, event.to, { reason: event.reason, attempt: event.attempt });
+  recordEvents(em, [event]);
 }
 
 /** What changeState writes of a job: a bulk writer (the placement commit) writes the same columns. */
@@ -171,6 +166,14 @@ function stateColumnsOf(job: Job): Pick<Job, (typeof STATE_COLUMNS)[number]> {
   return { state, updatedAt, reason, unschedulableReason, finishedAt, nodeId, failures, nextAttemptAt, queuedAt, exitCode };
 }
 
+export interface ChangeDetails {
+  reason?: string | null;
+  finished?: boolean;
+  keepReason?: boolean;
+  /** The node the change concerns, when the caller already took the job off it (preemption, a lost node). */
+  node?: string | null;
+}
+
 /** A change of a job's state, to record as a JobEvent. */
 export interface StateChange {
   jobId: string;
@@ -178,20 +181,18 @@ export interface StateChange {
   to: JobState;
   reason: string | null;
   attempt: number | null;
+  nodeId: string | null;
+  snapshot: JobSnapshot;
 }
 
 /**
  * The in-memory half of changeState: checks the move against the state machine and changes `job` as changeState
  * does. The caller writes STATE_COLUMNS and records the returned event (recordEvents) in the same transaction.
  */
-export function stateChange(
-  job: Job,
-  to: JobState,
-  change: { reason?: string | null; finished?: boolean; keepReason?: boolean },
-  now = new Date(),
-): StateChange {
+export function stateChange(job: Job, to: JobState, change: ChangeDetails, now = new Date()): StateChange {
   assertTransition(job.id, job.state, to);
   const from = job.state;
+  const node = change.node ?? job.nodeId;
   job.state = to;
   job.updatedAt = now;
   if (!change.keepReason) job.reason = change.reason ?? null;
@@ -202,21 +203,56 @@ export function stateChange(
   } else if (to === JobState.PENDING) {
     job.finishedAt = null;
   }
-  return { jobId: job.id, from, to, reason: change.reason ?? null, attempt: job.attempt || null };
+  return { jobId: job.id, from, to, reason: change.reason ?? null, attempt: job.attempt || null, nodeId: node, snapshot: snapshotOf(job) };
 }
 
-export async function recordEvent(
-  em: EntityManager,
-  jobId: string,
-  from: JobState | null,
-  to: JobState,
-  details: { reason: string | null; attempt: number | null },
-): Promise<void> {
-  await em.insert(JobEvent, { id: newId(), jobId, fromState: from, toState: to, attempt: details.attempt, reason: details.reason, at: new Date() });
+export function snapshotOf(job: Job): JobSnapshot {
+  return {
+    state: job.state,
+    attempt: job.attempt,
+    nodeId: job.nodeId,
+    reason: job.reason,
+    unschedulableReason: job.unschedulableReason,
+    exitCode: job.exitCode,
+    failures: job.failures,
+    nextAttemptAt: job.nextAttemptAt?.toISOString() ?? null,
+    updatedAt: job.updatedAt.toISOString(),
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    queuedAt: job.queuedAt,
+  };
 }
 
-/** recordEvent for many changes, in one statement or a few; the events keep the order given (their ids are time-ordered). */
-export async function recordEvents(em: EntityManager, changes: readonly StateChange[]): Promise<void> {
+/**
+ * The job as a stream event shows it: its row as the event's change left it. (Events recorded before the stream
+ * existed hold only the state they reached; the rest is taken from the row as it is.)
+ */
+export function jobAsOf(job: Job, event: JobEvent): Job {
+  const snapshot: Partial<JobSnapshot> = event.snapshot;
+  const date = (value: string | null | undefined, current: Date | null) => (value === undefined ? current : value === null ? null : new Date(value));
+  return Object.assign(new Job(), job, {
+    state: snapshot.state ?? event.toState,
+    attempt: snapshot.attempt ?? job.attempt,
+    nodeId: snapshot.nodeId === undefined ? job.nodeId : snapshot.nodeId,
+    reason: snapshot.reason === undefined ? job.reason : snapshot.reason,
+    unschedulableReason: snapshot.unschedulableReason === undefined ? job.unschedulableReason : snapshot.unschedulableReason,
+    exitCode: snapshot.exitCode === undefined ? job.exitCode : snapshot.exitCode,
+    failures: snapshot.failures ?? job.failures,
+    queuedAt: snapshot.queuedAt ?? job.queuedAt,
+    nextAttemptAt: date(snapshot.nextAttemptAt, job.nextAttemptAt),
+    updatedAt: date(snapshot.updatedAt, job.updatedAt) ?? job.updatedAt,
+    finishedAt: date(snapshot.finishedAt, job.finishedAt),
+    sequence: String(event.sequence),
+  });
+}
+
+/** The `jobs` stream: every change of a job's state, in commit order. */
+export const JOB_STREAM: StreamDefinition<JobEvent> = { name: 'jobs', entity: JobEvent };
+
+/**
+ * Records changes as JobEvents, in the order given, and appends them to the jobs stream: they are written, numbered,
+ * as the transaction's last statements (common/events/stream.ts).
+ */
+export function recordEvents(em: EntityManager, changes: readonly StateChange[]): void {
   const at = new Date();
   const rows = changes.map((change) =>
     Object.assign(new JobEvent(), {
@@ -226,10 +262,12 @@ export async function recordEvents(em: EntityManager, changes: readonly StateCha
       toState: change.to,
       attempt: change.attempt,
       reason: change.reason,
+      nodeId: change.nodeId,
+      snapshot: change.snapshot,
       at,
     }),
   );
-  await insertRows(em, JobEvent, rows);
+  appendToStream(em, JOB_STREAM, rows);
 }
 
 /** The job's attempt that holds resources on a node now, locked, if it has one. */

@@ -65,7 +65,7 @@ export async function requeue(
     if (!job) continue;
     job.nextAttemptAt = new Date();
     job.nodeId = null;
-    await changeState(em, job, jobState, { reason });
+    await changeState(em, job, jobState, { reason, node: attempt.nodeId });
   }
 }
 

@@ -391,7 +391,7 @@ async function commit(em: EntityManager, decisions: PlacementResult, read: Map<s
     if (job) {
       job.nextAttemptAt = now;
       job.nodeId = null;
-      events.push(stateChange(job, JobState.PREEMPTED, { reason }, now));
+      events.push(stateChange(job, JobState.PREEMPTED, { reason, node: attempt.nodeId }, now));
       preemptedJobs.push(job);
     }
     report.preempted += 1;
@@ -452,7 +452,7 @@ async function commit(em: EntityManager, decisions: PlacementResult, read: Map<s
   const scheduled = await updateRows(em, Job, placedJobs, ['attempt', ...STATE_COLUMNS], { property: 'state', in: QUEUED_STATES });
   if (scheduled !== placedJobs.length) throw new Error(`placement commit: ${placedJobs.length} jobs to schedule, ${scheduled} still queued`);
   await saveAllocations(em, [...changedNodes]);
-  await recordEvents(em, events);
+  recordEvents(em, events);
 
   // Reasons that changed, as in a job's own row; a job that left the queue meanwhile keeps what it has.
   const reasons: Job[] = [];

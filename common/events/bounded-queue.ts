@@ -1,0 +1,138 @@
+// A subscriber's events on their way out: a queue with a bound, read as an async generator. A reader slower than
+// its events does not slow anyone else down: once it is `limit` events behind, the queue fails with
+// SlowConsumerError, which says where the reader got to so that it can resume from there.
+
+export class SlowConsumerError extends Error {
+  readonly code = 'SLOW_CONSUMER';
+
+  constructor(
+    readonly limit: number,
+    /** The sequence of the last event the reader took, if the events have one. */
+    readonly lastDelivered: string | undefined,
+  ) {
+    super(
+      `This subscriber fell more than ${limit} events behind and was cut off so that others are not held up. ` +
+        (lastDelivered !== undefined
+          ? `Subscribe again with after: "${lastDelivered}" to resume where it stopped.`
+          : 'Subscribe again (with after: set to the last sequence received) to resume.'),
+    );
+    this.name = 'SlowConsumerError';
+  }
+}
+
+export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
+  private readonly items: T[] = [];
+  private waiting: ((result: IteratorResult<T, undefined>) => void) | undefined;
+  private failWaiting: ((error: unknown) => void) | undefined;
+  private failure: unknown;
+  private ended = false;
+
+  constructor(
+    private readonly limit: number,
+    /** Called once when the reader stops: it returned, failed, or the queue was ended. */
+    private readonly onClose: () => void = () => undefined,
+    /** The resume point of an item, for the message of SlowConsumerError. */
+    private readonly positionOf: (item: T) => string | undefined = () => undefined,
+  ) {}
+
+  private lastTaken: string | undefined;
+
+  /** Adds an item; past the bound, fails the queue instead. Returns false once the queue no longer takes items. */
+  push(item: T): boolean {
+    if (this.ended || this.failure !== undefined) return false;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failWaiting = undefined;
+      this.lastTaken = this.positionOf(item) ?? this.lastTaken;
+      resolve({ value: item, done: false });
+      return true;
+    }
+    if (this.items.length >= this.limit) {
+      this.fail(new SlowConsumerError(this.limit, this.lastTaken));
+      return false;
+    }
+    this.items.push(item);
+    return true;
+  }
+
+  /** Fails the queue: the reader gets the items already queued, then `error`. */
+  fail(error: unknown): void {
+    if (this.ended || this.failure !== undefined) return;
+    this.failure = error;
+    // A reader cut off for being slow gets the error at once: the queued items are what it could not keep up with.
+    if (error instanceof SlowConsumerError) this.items.length = 0;
+    if (this.failWaiting) {
+      const reject = this.failWaiting;
+      this.waiting = this.failWaiting = undefined;
+      this.close();
+      reject(error);
+    }
+  }
+
+  /** Ends the queue: the reader gets the items already queued, then the end. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = this.failWaiting = undefined;
+      this.close();
+      resolve({ value: undefined, done: true });
+    }
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.items.length > 0) {
+      const item = this.items.shift()!;
+      this.lastTaken = this.positionOf(item) ?? this.lastTaken;
+      return Promise.resolve({ value: item, done: false });
+    }
+    if (this.failure !== undefined) {
+      this.close();
+      return Promise.reject(this.failure);
+    }
+    if (this.ended) {
+      this.close();
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failWaiting = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    this.ended = true;
+    this.items.length = 0;
+    const resolve = this.waiting;
+    this.waiting = this.failWaiting = undefined;
+    resolve?.({ value: undefined, done: true });
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error: unknown): Promise<IteratorResult<T, undefined>> {
+    void this.return();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  private closed = false;
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+  }
+}
