@@ -71,6 +71,7 @@ export function runGateway(
     adminKey: config.adminKey,
     maxBodyBytes: config.maxBodyBytes,
     limits: { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity },
+    subscriptions: config.subscriptions,
   });
 }
 

@@ -41,6 +41,13 @@ const environment = z.object({
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  TOUCHLINE_REPLAY_WINDOW: positiveInt(10_000),
+  TOUCHLINE_SUBSCRIBER_BUFFER: positiveInt(1_000),
+  TOUCHLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION: positiveInt(100),
+  TOUCHLINE_MAX_SUBSCRIPTIONS_PER_KEY: positiveInt(1_000),
+  TOUCHLINE_WS_IDLE_TIMEOUT_SECONDS: wholeNumber(300, 0, 86_400, 'must be a whole number of seconds (0 never closes idle connections)'),
+  TOUCHLINE_WS_KEEPALIVE_SECONDS: wholeNumber(15, 1, 3_600, 'must be a whole number of seconds from 1 to 3600'),
   TOUCHLINE_INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TOUCHLINE_ADMIN_KEY: z
     .string()
@@ -74,7 +81,7 @@ const environment = z.object({
   TOUCHLINE_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['TOUCHLINE_INTERNAL_SECRET', 'TOUCHLINE_ADMIN_KEY', 'DATABASE_URL', 'TOUCHLINE_JOIN_TOKEN']);
+const SECRET_VARIABLES = new Set(['TOUCHLINE_INTERNAL_SECRET', 'TOUCHLINE_ADMIN_KEY', 'DATABASE_URL', 'REDIS_URL', 'TOUCHLINE_JOIN_TOKEN']);
 
 export type SubgraphName = 'registry' | 'scheduler' | 'monitoring';
 export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['registry', 'scheduler', 'monitoring'];
@@ -99,6 +106,22 @@ export interface Config {
   logFormat: 'json' | 'pretty';
   scheduler: Readonly<SchedulerSettings>;
   agent: Readonly<AgentSettings>;
+  subscriptions: Readonly<SubscriptionSettings>;
+}
+
+export interface SubscriptionSettings {
+  /** Redis, for the doorbell between instances (common/events/bus.ts); without it, one process or polling. */
+  redisUrl: string | undefined;
+  /** How many events back a subscription may resume (`after`). */
+  replayWindow: number;
+  /** How many events may wait for one subscriber before it is cut off as too slow. */
+  subscriberBuffer: number;
+  maxPerConnection: number;
+  maxPerKey: number;
+  /** A connection with no subscription for this long is closed (0: never). */
+  idleTimeoutSeconds: number;
+  /** How often the gateway pings each connection. */
+  keepAliveSeconds: number;
 }
 
 export interface SchedulerSettings {
@@ -173,6 +196,15 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
       heartbeatTimeoutSeconds: e.TOUCHLINE_HEARTBEAT_TIMEOUT_SECONDS,
       nodeLostGraceSeconds: e.TOUCHLINE_NODE_LOST_GRACE_SECONDS,
       jobLogLines: e.TOUCHLINE_JOB_LOG_LINES,
+    }),
+    subscriptions: Object.freeze({
+      redisUrl: e.REDIS_URL,
+      replayWindow: e.TOUCHLINE_REPLAY_WINDOW,
+      subscriberBuffer: e.TOUCHLINE_SUBSCRIBER_BUFFER,
+      maxPerConnection: e.TOUCHLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxPerKey: e.TOUCHLINE_MAX_SUBSCRIPTIONS_PER_KEY,
+      idleTimeoutSeconds: e.TOUCHLINE_WS_IDLE_TIMEOUT_SECONDS,
+      keepAliveSeconds: e.TOUCHLINE_WS_KEEPALIVE_SECONDS,
     }),
     agent: Object.freeze({
       gatewayUrl: e.TOUCHLINE_GATEWAY_URL,

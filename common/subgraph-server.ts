@@ -1,5 +1,6 @@
 // Runs one subgraph: its database, its federated schema behind Apollo Server, and an HTTP server that only
 // answers requests signed by the gateway (health checks aside).
+import { createHash } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -11,7 +12,9 @@ import { RequestVerifier } from './auth/request-signature';
 import { Database, type DatabaseLocation } from './db/database';
 import type { ServiceContext } from './graphql/context';
 import { ErrorCode, formatError } from './graphql/errors';
+import { RedisBus } from './events/bus';
 import { graphqlRoute } from './http/graphql-route';
+import { serveSubgraphSubscriptions } from './subscriptions/subgraph-subscriptions';
 import { graphqlError, json, startHttpService, type HttpRequest, type HttpService } from './http/server';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -80,10 +83,16 @@ export async function startSubgraph<TContext extends ServiceContext>(
   });
   let instance: SubgraphInstance<TContext> | undefined;
   try {
+    if (options.config.subscriptions.redisUrl) {
+      // Instances share announcements when they share a database; other deployments on the same Redis stay apart.
+      const deployment = createHash('sha256').update(JSON.stringify(options.database)).digest('hex').slice(0, 12);
+      db.bus = new RedisBus(options.config.subscriptions.redisUrl, `${definition.name}:${deployment}:`, logger);
+    }
     instance = await definition.start({ db, logger, config: options.config, secret: options.secret, peers: options.peers });
     const running = instance;
+    const schema = await definition.buildSchema();
     const apollo = new ApolloServer<TContext>({
-      schema: await definition.buildSchema(),
+      schema,
       formatError: formatError(logger),
       includeStacktraceInErrorResponses: false,
       stopOnTerminationSignals: false,
@@ -135,7 +144,16 @@ export async function startSubgraph<TContext extends ServiceContext>(
         },
       },
     });
-    logger.info({ url: `${http.url}/graphql`, database: options.database.kind }, 'subgraph ready');
+    const subscriptions = serveSubgraphSubscriptions({
+      server: http.server,
+      schema,
+      secret: options.secret,
+      logger,
+      maxPayloadBytes: options.config.maxBodyBytes,
+      createContext: (identity, requestId) =>
+        running.createContext({ service: definition.name, identity, requestId, logger: logger.child({ requestId }), db, em: db.manager }),
+    });
+    logger.info({ url: `${http.url}/graphql`, database: options.database.kind, bus: db.bus.constructor.name }, 'subgraph ready');
 
     let stopping: Promise<void> | undefined;
     return {
@@ -145,14 +163,17 @@ export async function startSubgraph<TContext extends ServiceContext>(
       db,
       stop: () =>
         (stopping ??= (async () => {
+          await subscriptions.close();
           await http.close();
           await running.stop?.();
           await apollo.stop();
+          await db.bus.close();
           await db.close();
         })()),
     };
   } catch (error) {
     await instance?.stop?.();
+    await db.bus.close();
     await db.close();
     throw error;
   }

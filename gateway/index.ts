@@ -4,6 +4,8 @@ import { ApolloGateway, LocalGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fetch from 'node-fetch';
+import type { Identity } from '../common/auth/identity';
+import type { SubscriptionSettings } from '../common/config';
 import { Database, type DatabaseLocation } from '../common/db/database';
 import { ErrorCode, formatError } from '../common/graphql/errors';
 import { subgraphSdl } from '../common/graphql/subgraph-schema';
@@ -18,6 +20,8 @@ import { ApiKeyAuthenticator } from './authentication';
 import { playgroundAssets, playgroundPage, PLAYGROUND_PREFIX, wantsPlayground } from './playground';
 import { queryLimitsPlugin, type QueryLimits } from './query-limits';
 import { SubgraphDataSource } from './subgraph-data-source';
+import { FederatedSubscriptions } from './subscriptions/federated-subscriptions';
+import { serveGatewayWebSockets } from './subscriptions/websocket-server';
 import { liveSupergraph, readSupergraphFile, remoteSdl, type SdlSource } from './supergraph';
 
 export type GatewayContext = AccessContext;
@@ -37,6 +41,7 @@ export interface GatewayOptions {
   adminKey?: string;
   maxBodyBytes: number;
   limits: QueryLimits;
+  subscriptions: SubscriptionSettings;
 }
 
 export interface RunningGateway {
@@ -80,13 +85,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // Left on, @apollo/gateway probes cloud metadata addresses at start and sends usage to Apollo every hour:
     // Touchline calls nothing it was not configured to call.
     process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+    const dataSource = (name: string, url: string | undefined) =>
+      name === ACCESS_SUBGRAPH ? new LocalGraphQLDataSource(accessSchema) : new SubgraphDataSource(url!, options.secret);
     const gateway = new ApolloGateway({
       supergraphSdl: options.supergraphFile
         ? readSupergraphFile(options.supergraphFile)
         : liveSupergraph({ sources: sdlSources, logger, pollMs: options.composePollMs, onWaiting: (names) => (waitingFor = names) }),
-      buildService: ({ name, url }) =>
-        name === ACCESS_SUBGRAPH ? new LocalGraphQLDataSource(accessSchema) : new SubgraphDataSource(url!, options.secret),
+      buildService: ({ name, url }) => dataSource(name, url),
       logger,
+    });
+    const subscriptions = new FederatedSubscriptions({
+      secret: options.secret,
+      logger,
+      limits: options.limits,
+      subscriberBuffer: options.subscriptions.subscriberBuffer,
+      dataSource,
+    });
+    gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+      try {
+        subscriptions.update(coreSupergraphSdl);
+      } catch (error) {
+        logger.error({ err: error }, 'could not prepare subscriptions for the new supergraph');
+      }
     });
     const apollo = new ApolloServer<GatewayContext>({
       gateway,
@@ -105,22 +125,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
     ready.catch((error: unknown) => logger.error({ err: error }, 'the gateway could not load the supergraph'));
 
+    const createContext = (identity: Identity, requestId: string): GatewayContext => ({
+      service: 'gateway',
+      identity,
+      requestId,
+      logger: logger.child({ requestId }),
+      db,
+      em: db.manager,
+      auditSources,
+      forgetKey: (keyId) => authenticator.forget(keyId),
+    });
     const serveGraphQL = graphqlRoute<GatewayContext>(apollo, async (request) => {
       const authentication = await authenticator.authenticate(request.headers.authorization);
       if ('failure' in authentication) {
         return { refusal: graphqlError(401, ErrorCode.UNAUTHENTICATED, authentication.failure, { 'www-authenticate': 'Bearer realm="touchline"' }) };
       }
-      const context: GatewayContext = {
-        service: 'gateway',
-        identity: authentication.identity,
-        requestId: request.requestId,
-        logger: logger.child({ requestId: request.requestId }),
-        db,
-        em: db.manager,
-        auditSources,
-        forgetKey: (keyId) => authenticator.forget(keyId),
-      };
-      return { context };
+      return { context: createContext(authentication.identity, request.requestId) };
     });
 
     http = await startHttpService({
@@ -147,6 +167,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         },
       },
     });
+    const webSockets = serveGatewayWebSockets<GatewayContext>({
+      server: http.server,
+      authenticator,
+      subscriptions,
+      apollo,
+      settings: options.subscriptions,
+      logger,
+      maxPayloadBytes: options.maxBodyBytes,
+      isReady: () => started,
+      createContext,
+    });
     const url = `${http.url}/graphql`;
     logger.info({ url }, 'gateway listening');
     const server = http;
@@ -160,6 +191,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       bootstrapKey,
       stop: () =>
         (stopping ??= (async () => {
+          await webSockets.close();
+          await subscriptions.close();
           await server.close();
           await apollo.stop().catch(() => undefined);
           await db.close();

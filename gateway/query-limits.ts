@@ -3,6 +3,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   type ArgumentNode,
+  type DocumentNode,
   getNamedType,
   getNullableType,
   isListType,
@@ -123,34 +124,44 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, request }) {
-          if (!operation) return;
-          const fragments = Object.fromEntries(
-            document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-          );
-          const cost = measureOperation(schema, operation, fragments, request.variables ?? {});
-          if (cost.depth > limits.maxDepth) {
-            throw new TouchlineError(
-              `Query is ${cost.depth} levels deep; the limit is ${limits.maxDepth}. Ask for fewer nested fields.`,
-              ErrorCode.QUERY_TOO_DEEP,
-              { depth: cost.depth, maxDepth: limits.maxDepth, http: { status: 400 } },
-            );
-          }
-          if (cost.introspectionDepth > MAX_INTROSPECTION_DEPTH) {
-            throw new TouchlineError(
-              `Introspection is ${cost.introspectionDepth} levels deep; the limit is ${MAX_INTROSPECTION_DEPTH}.`,
-              ErrorCode.QUERY_TOO_DEEP,
-              { depth: cost.introspectionDepth, maxDepth: MAX_INTROSPECTION_DEPTH, http: { status: 400 } },
-            );
-          }
-          if (cost.complexity > limits.maxComplexity) {
-            throw new TouchlineError(
-              `Query complexity is ${cost.complexity}; the limit is ${limits.maxComplexity}. Ask for smaller pages (first) or fewer fields.`,
-              ErrorCode.QUERY_TOO_COMPLEX,
-              { complexity: cost.complexity, maxComplexity: limits.maxComplexity, http: { status: 400 } },
-            );
-          }
+          if (operation) checkQueryLimits(limits, schema, document, operation, request.variables ?? {});
         },
       };
     },
   };
+}
+
+/** Throws QUERY_TOO_DEEP or QUERY_TOO_COMPLEX when `operation` is past the limits (HTTP and WebSocket alike). */
+export function checkQueryLimits(
+  limits: QueryLimits,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): void {
+  const fragments = Object.fromEntries(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  const cost = measureOperation(schema, operation, fragments, variables);
+  if (cost.depth > limits.maxDepth) {
+    throw new TouchlineError(
+      `Query is ${cost.depth} levels deep; the limit is ${limits.maxDepth}. Ask for fewer nested fields.`,
+      ErrorCode.QUERY_TOO_DEEP,
+      { depth: cost.depth, maxDepth: limits.maxDepth, http: { status: 400 } },
+    );
+  }
+  if (cost.introspectionDepth > MAX_INTROSPECTION_DEPTH) {
+    throw new TouchlineError(
+      `Introspection is ${cost.introspectionDepth} levels deep; the limit is ${MAX_INTROSPECTION_DEPTH}.`,
+      ErrorCode.QUERY_TOO_DEEP,
+      { depth: cost.introspectionDepth, maxDepth: MAX_INTROSPECTION_DEPTH, http: { status: 400 } },
+    );
+  }
+  if (cost.complexity > limits.maxComplexity) {
+    throw new TouchlineError(
+      `Query complexity is ${cost.complexity}; the limit is ${limits.maxComplexity}. Ask for smaller pages (first) or fewer fields.`,
+      ErrorCode.QUERY_TOO_COMPLEX,
+      { complexity: cost.complexity, maxComplexity: limits.maxComplexity, http: { status: 400 } },
+    );
+  }
 }

@@ -107,3 +107,11 @@ function parseIdentity(encoded: string): Identity | undefined {
   }
   return undefined;
 }
+
+/** What the gateway signs when it opens a WebSocket to a subgraph (in `connection_init`). */
+export const SUBSCRIPTION_CONNECT: SignedRequest = { method: 'CONNECT', path: '/graphql', body: '' };
+
+/** What the gateway signs for each subscription it starts on a subgraph (in the `subscribe` message's extensions). */
+export function subscriptionRequest(payload: { query: string; variables?: Record<string, unknown> | null }): SignedRequest {
+  return { method: 'SUBSCRIBE', path: '/graphql', body: `${payload.query}\n${JSON.stringify(payload.variables ?? {})}` };
+}

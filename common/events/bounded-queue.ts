@@ -20,6 +20,17 @@ export class SlowConsumerError extends Error {
   }
 }
 
+export interface BoundedQueueOptions<T> {
+  /** How many items may wait; one more fails the queue with SlowConsumerError. */
+  limit: number;
+  /** Called once when the reader stops: it returned, failed, or the queue was ended. */
+  onClose?(): void;
+  /** Called when the queue fails for being full (before the reader sees the error). */
+  onOverflow?(error: SlowConsumerError): void;
+  /** The resume point of an item, for the message of SlowConsumerError. */
+  positionOf?(item: T): string | undefined;
+}
+
 export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
   private readonly items: T[] = [];
   private waiting: ((result: IteratorResult<T, undefined>) => void) | undefined;
@@ -27,13 +38,11 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
   private failure: unknown;
   private ended = false;
 
-  constructor(
-    private readonly limit: number,
-    /** Called once when the reader stops: it returned, failed, or the queue was ended. */
-    private readonly onClose: () => void = () => undefined,
-    /** The resume point of an item, for the message of SlowConsumerError. */
-    private readonly positionOf: (item: T) => string | undefined = () => undefined,
-  ) {}
+  private readonly limit: number;
+
+  constructor(private readonly options: BoundedQueueOptions<T>) {
+    this.limit = options.limit;
+  }
 
   private lastTaken: string | undefined;
 
@@ -43,12 +52,14 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = this.failWaiting = undefined;
-      this.lastTaken = this.positionOf(item) ?? this.lastTaken;
+      this.lastTaken = this.options.positionOf?.(item) ?? this.lastTaken;
       resolve({ value: item, done: false });
       return true;
     }
     if (this.items.length >= this.limit) {
-      this.fail(new SlowConsumerError(this.limit, this.lastTaken));
+      const error = new SlowConsumerError(this.limit, this.lastTaken);
+      this.fail(error);
+      this.options.onOverflow?.(error);
       return false;
     }
     this.items.push(item);
@@ -88,7 +99,7 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.items.length > 0) {
       const item = this.items.shift()!;
-      this.lastTaken = this.positionOf(item) ?? this.lastTaken;
+      this.lastTaken = this.options.positionOf?.(item) ?? this.lastTaken;
       return Promise.resolve({ value: item, done: false });
     }
     if (this.failure !== undefined) {
@@ -133,6 +144,6 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.onClose();
+    this.options.onClose?.();
   }
 }

@@ -75,11 +75,11 @@ export class StreamTail<TRow extends StreamRow, TEvent> {
       if (after < oldest) throw new StreamTooOldError(this.options.stream.name, after, oldest);
     }
     const subscriber: Subscriber<TEvent> = {
-      queue: new BoundedQueue<TEvent>(
-        options.limit,
-        () => this.subscribers.delete(subscriber),
-        (event) => String(this.options.sequenceOf(event)),
-      ),
+      queue: new BoundedQueue<TEvent>({
+        limit: options.limit,
+        onClose: () => this.subscribers.delete(subscriber),
+        positionOf: (event) => String(this.options.sequenceOf(event)),
+      }),
       position: after ?? this.position,
       live: after === undefined,
       accept: options.accept,

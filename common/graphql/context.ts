@@ -15,4 +15,6 @@ export interface ServiceContext {
   em: EntityManager;
   /** Called after each mutation commits: to forget what loaders cached, or to wake a background loop. */
   afterCommit?: () => void;
+  /** In a subscription: the stream sequence of the event being sent, which goes beside it as `extensions.sequence`. */
+  lastSequence?: string;
 }

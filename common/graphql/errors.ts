@@ -1,5 +1,5 @@
 // The error vocabulary of Touchline's API: codes in `extensions.code`, and classes that carry the facts to act on.
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger';
 
 /** Codes of GraphQL errors (system failures and refused requests). Business outcomes are `userErrors` instead. */
@@ -89,4 +89,21 @@ export function formatError(logger: Logger) {
 
 function unwrap(error: unknown): unknown {
   return error instanceof GraphQLError && error.originalError ? error.originalError : error;
+}
+
+/**
+ * A result as it goes out over a WebSocket: each error formatted as formatError does for HTTP (errors that came
+ * from a subgraph arrive already formatted, as plain objects), and `extensions` added.
+ */
+export function formatResult(result: ExecutionResult, format: ReturnType<typeof formatError>, extensions?: Record<string, unknown>) {
+  const { errors, ...rest } = result;
+  const formatted = errors?.map((error) => {
+    const plain = error instanceof GraphQLError ? error.toJSON() : (error as GraphQLFormattedError);
+    return format(plain, error);
+  });
+  return {
+    ...rest,
+    ...(formatted ? { errors: formatted } : {}),
+    ...(extensions ? { extensions: { ...rest.extensions, ...extensions } } : {}),
+  };
 }

@@ -29,6 +29,49 @@ export function guardOperations(schema: GraphQLSchema, resolvers: ResolversMap):
   }
 }
 
+/**
+ * Wraps the `subscribe` of `Subscription` fields: the role is checked when the subscription starts, and each event's
+ * `sequence` (when it has one) is noted in the context, for the subgraph to send it beside the event.
+ */
+export function guardSubscriptions(schema: GraphQLSchema, resolvers: ResolversMap): void {
+  const rootType = schema.getSubscriptionType();
+  if (!rootType) return;
+  const fieldResolvers = (resolvers[rootType.name] ?? {}) as Record<string, { subscribe?: Subscribe; resolve?: Resolver }>;
+  for (const field of Object.values(rootType.getFields())) {
+    const entry = fieldResolvers[field.name];
+    const subscribe = entry?.subscribe;
+    if (!entry || typeof subscribe !== 'function') continue;
+    const declared = field.extensions?.requiredRole;
+    const required: Role = isRole(declared) ? declared : 'viewer';
+    entry.subscribe = async (root, args, context, info) => {
+      if (!hasRole(context.identity, required)) throw new ForbiddenError(field.name, required, context.identity.role);
+      return notingSequences(await subscribe(root, args, context, info), context);
+    };
+  }
+}
+
+type Subscribe = (...args: Parameters<Resolver>) => Promise<AsyncIterable<unknown>> | AsyncIterable<unknown>;
+
+/**
+ * The events, noting each one's sequence in the context as it goes out. Not an async generator: ending one of those
+ * waits for its pending `next`, so a quiet stream would hold its subscriber until the next event; this ends at once.
+ */
+function notingSequences(events: AsyncIterable<unknown>, context: ServiceContext): AsyncIterableIterator<unknown> {
+  const source = events[Symbol.asyncIterator]();
+  const iterator: AsyncIterableIterator<unknown> = {
+    async next() {
+      const result = await source.next();
+      const sequence = (result.value as { sequence?: unknown } | null | undefined)?.sequence;
+      if (!result.done && typeof sequence === 'string') context.lastSequence = sequence;
+      return result;
+    },
+    return: (value?: unknown) => source.return?.(value) ?? Promise.resolve({ value: undefined, done: true }),
+    throw: (error?: unknown) => source.throw?.(error) ?? Promise.reject(error as Error),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
 function guardQuery(name: string, required: Role, resolve: Resolver): Resolver {
   return (root, args, context, info) => {
     if (!hasRole(context.identity, required)) throw new ForbiddenError(name, required, context.identity.role);

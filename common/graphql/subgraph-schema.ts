@@ -5,7 +5,7 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
 import type { ServiceContext } from './context';
-import { guardOperations } from './operation-guard';
+import { guardOperations, guardSubscriptions } from './operation-guard';
 import { DateTimeScalar } from './types';
 
 const FEDERATION_LINK =
@@ -38,9 +38,20 @@ export async function buildFederatedSchema<TContext extends ServiceContext>(
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
     skipCheck: true,
+    // Our subscriptions bring their own `subscribe` (event streams, common/events); type-graphql still asks for a
+    // PubSub, which nothing uses.
+    pubSub: {
+      publish: () => {
+        throw new Error('type-graphql topics are not used: subscriptions read event streams');
+      },
+      subscribe: () => {
+        throw new Error('type-graphql topics are not used: subscriptions read event streams');
+      },
+    },
   });
   const resolvers = createResolversMap(schema);
   guardOperations(schema, resolvers);
+  guardSubscriptions(schema, resolvers);
   for (const [typeName, resolveReference] of Object.entries(options.references ?? {})) {
     resolvers[typeName] = { ...(resolvers[typeName] as object), __resolveReference: resolveReference } as never;
   }

@@ -1,9 +1,11 @@
 // What the scheduler's resolvers receive with each request.
 import DataLoader from 'dataloader';
 import { In, type EntityManager } from 'typeorm';
-import type { SchedulerSettings } from '../../common/config';
+import type { SchedulerSettings, SubscriptionSettings } from '../../common/config';
+import type { StreamTail } from '../../common/events/stream-tail';
 import type { ServiceContext } from '../../common/graphql/context';
-import { Job, JobAttempt } from './job/job.entity';
+import { Job, JobAttempt, type JobEvent } from './job/job.entity';
+import type { JobUpdate } from './job/job.subscriptions';
 import type { RegistryClient } from './job/registry-client';
 import { Node } from './node/node.entity';
 
@@ -13,6 +15,9 @@ export interface SchedulerContext extends ServiceContext {
   settings: SchedulerSettings;
   /** Signs node credentials and join tokens. */
   secret: string;
+  /** The jobs stream, for subscriptions. */
+  jobUpdates: StreamTail<JobEvent, JobUpdate>;
+  subscriptionSettings: SubscriptionSettings;
 }
 
 export type SchedulerLoaders = ReturnType<typeof createLoaders>;
@@ -38,7 +43,7 @@ export function createLoaders(em: EntityManager) {
 
 export function createSchedulerContext(
   base: ServiceContext,
-  shared: { registry: RegistryClient; settings: SchedulerSettings; secret: string; wake: () => void },
+  shared: Pick<SchedulerContext, 'registry' | 'settings' | 'secret' | 'jobUpdates' | 'subscriptionSettings'> & { wake: () => void },
 ): SchedulerContext {
   const context: SchedulerContext = {
     ...base,
@@ -46,6 +51,8 @@ export function createSchedulerContext(
     registry: shared.registry,
     settings: shared.settings,
     secret: shared.secret,
+    jobUpdates: shared.jobUpdates,
+    subscriptionSettings: shared.subscriptionSettings,
     afterCommit: () => {
       for (const loader of Object.values(context.loaders)) loader.clearAll();
       shared.wake();

@@ -8,6 +8,7 @@ import { createSchedulerContext, type SchedulerContext } from './context';
 import { ControlLoop } from './control-loop';
 import { Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease } from './job/job.entity';
 import { JobAttemptResolver, JobResolver } from './job/job.resolver';
+import { JobSubscriptionResolver, jobUpdatesTail } from './job/job.subscriptions';
 import { RegistryClient } from './job/registry-client';
 import { postgresMigrations, sqliteMigrations } from './migrations';
 import { JoinToken, Node } from './node/node.entity';
@@ -19,7 +20,7 @@ export const scheduler: SubgraphDefinition<SchedulerContext> = {
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
   buildSchema: () =>
     buildFederatedSchema<SchedulerContext>({
-      resolvers: [JobResolver, JobAttemptResolver, NodeResolver, AgentResolver],
+      resolvers: [JobResolver, JobAttemptResolver, JobSubscriptionResolver, NodeResolver, AgentResolver],
       references: {
         Job: (reference, ctx) => ctx.loaders.job.load(reference.id),
         Node: (reference, ctx) => ctx.loaders.node.load(reference.id),
@@ -29,10 +30,14 @@ export const scheduler: SubgraphDefinition<SchedulerContext> = {
     const loop = new ControlLoop(db, config.scheduler, logger);
     loop.start();
     const registry = new RegistryClient(peers.registry ?? config.subgraphUrls.registry, secret);
-    const shared = { registry, settings: config.scheduler, secret, wake: () => loop.wake() };
+    const jobUpdates = jobUpdatesTail(db, logger, config.subscriptions.replayWindow);
+    const shared = { registry, settings: config.scheduler, secret, jobUpdates, subscriptionSettings: config.subscriptions, wake: () => loop.wake() };
     return {
       createContext: (base) => createSchedulerContext(base, shared),
-      stop: () => loop.stop(),
+      stop: async () => {
+        jobUpdates.stop();
+        await loop.stop();
+      },
     };
   },
 };
