@@ -1,10 +1,10 @@
 // A subscriber's events on their way out: a queue with a bound, read as an async generator. A reader slower than
 // its events does not slow anyone else down: once it is `limit` events behind, the queue fails with
-// SlowConsumerError, which says where the reader got to so that it can resume from there.
+// SlowConsumerError, which says where the reader got to so that it can resume from there. A producer that can wait
+// (a replay from the log) waits for room instead (`room`).
+import { ErrorCode, TouchlineError } from '../graphql/errors';
 
-export class SlowConsumerError extends Error {
-  readonly code = 'SLOW_CONSUMER';
-
+export class SlowConsumerError extends TouchlineError {
   constructor(
     readonly limit: number,
     /** The sequence of the last event the reader took, if the events have one. */
@@ -15,8 +15,9 @@ export class SlowConsumerError extends Error {
         (lastDelivered !== undefined
           ? `Subscribe again with after: "${lastDelivered}" to resume where it stopped.`
           : 'Subscribe again (with after: set to the last sequence received) to resume.'),
+      ErrorCode.SLOW_CONSUMER,
+      lastDelivered !== undefined ? { lastDelivered } : {},
     );
-    this.name = 'SlowConsumerError';
   }
 }
 
@@ -70,6 +71,7 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
   fail(error: unknown): void {
     if (this.ended || this.failure !== undefined) return;
     this.failure = error;
+    this.wakeRoomWaiters();
     // A reader cut off for being slow gets the error at once: the queued items are what it could not keep up with.
     if (error instanceof SlowConsumerError) this.items.length = 0;
     if (this.failWaiting) {
@@ -84,6 +86,7 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.wakeRoomWaiters();
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = this.failWaiting = undefined;
@@ -96,10 +99,25 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
     return this.items.length;
   }
 
+  private roomWaiters: (() => void)[] = [];
+
+  /** Resolves once the queue has room for one more item (or no longer takes items). */
+  room(): Promise<void> {
+    if (this.items.length < this.limit || this.ended || this.failure !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.items.length > 0) {
       const item = this.items.shift()!;
       this.lastTaken = this.options.positionOf?.(item) ?? this.lastTaken;
+      this.wakeRoomWaiters();
       return Promise.resolve({ value: item, done: false });
     }
     if (this.failure !== undefined) {
@@ -144,6 +162,7 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.wakeRoomWaiters();
     this.options.onClose?.();
   }
 }

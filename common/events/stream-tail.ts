@@ -167,7 +167,10 @@ export class StreamTail<TRow extends StreamRow, TEvent> {
       }
       for (const event of page) {
         subscriber.position = this.options.sequenceOf(event);
-        if (subscriber.accept(event) && !subscriber.queue.push(event)) return;
+        if (!subscriber.accept(event)) continue;
+        // A replay goes at the subscriber's pace: the log keeps the events until it is ready for them.
+        await subscriber.queue.room();
+        if (!subscriber.queue.push(event)) return;
       }
     }
   }
