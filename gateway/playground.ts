@@ -12,12 +12,15 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
   'react-dom.js': { file: () => path.join(packageDir('react-dom'), 'umd/react-dom.production.min.js'), type: 'text/javascript' },
   'graphiql.js': { file: () => path.join(packageDir('graphiql'), 'graphiql.min.js'), type: 'text/javascript' },
   'graphiql.css': { file: () => path.join(packageDir('graphiql'), 'graphiql.min.css'), type: 'text/css' },
+  'graphql-ws.js': { file: () => path.join(packageDir('graphql-ws'), 'umd/graphql-ws.min.js'), type: 'text/javascript' },
 };
 
 const DEFAULT_QUERY = `# Welcome to Touchline.
 # 1. Paste your API key into the Authorization header below (Headers tab).
 # 2. Run this query with the play button (or Ctrl-Enter).
 # 3. Click "Re-fetch GraphQL schema" (the circular arrow, bottom left) to load the docs and autocompletion.
+# Subscriptions run here too (over a WebSocket): try
+#   subscription { jobUpdated { id name state node { name } modelVersion { version model { name } } } }
 
 query Models {
   viewer { name role }
@@ -32,9 +35,43 @@ query Models {
 }
 `;
 
+// Queries and mutations go over HTTP with the headers from the Headers tab; subscriptions over graphql-ws, whose
+// connection carries the same Authorization value in connection_init (one connection per distinct value).
 const APP = `
 const root = document.getElementById('graphiql');
-const fetcher = GraphiQL.createFetcher({ url: ${JSON.stringify('/graphql')} });
+const http = GraphiQL.createFetcher({ url: '/graphql' });
+const wsUrl = location.origin.replace(/^http/, 'ws') + '/graphql';
+const wsClients = new Map();
+function wsClient(authorization) {
+  let client = wsClients.get(authorization);
+  if (!client) {
+    client = graphqlWs.createClient({ url: wsUrl, connectionParams: { authorization }, retryAttempts: 3 });
+    wsClients.set(authorization, client);
+  }
+  return client;
+}
+function isSubscription(params, options) {
+  const definitions = (options && options.documentAST && options.documentAST.definitions) || [];
+  const operations = definitions.filter((d) => d.kind === 'OperationDefinition');
+  const chosen = operations.find((d) => d.name && d.name.value === params.operationName) || operations[0];
+  return Boolean(chosen && chosen.operation === 'subscription');
+}
+function fetcher(params, options) {
+  if (!isSubscription(params, options)) return http(params, options);
+  const headers = (options && options.headers) || {};
+  const authorization = headers.Authorization || headers.authorization || '';
+  const client = wsClient(authorization);
+  return {
+    subscribe(observer) {
+      const dispose = client.subscribe(params, {
+        next: (value) => observer.next(value),
+        error: (error) => observer.error(error instanceof Error ? error : new Error(error && error.reason ? 'Connection closed: ' + error.code + ' ' + error.reason : JSON.stringify(error))),
+        complete: () => observer.complete(),
+      });
+      return { unsubscribe: dispose };
+    },
+  };
+}
 ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {
   fetcher,
   defaultQuery: ${JSON.stringify(DEFAULT_QUERY)},
@@ -58,6 +95,7 @@ const PAGE = `<!doctype html>
   <script src="${PLAYGROUND_PREFIX}react.js"></script>
   <script src="${PLAYGROUND_PREFIX}react-dom.js"></script>
   <script src="${PLAYGROUND_PREFIX}graphiql.js"></script>
+  <script src="${PLAYGROUND_PREFIX}graphql-ws.js"></script>
   <script src="${PLAYGROUND_PREFIX}app.js"></script>
 </body>
 </html>

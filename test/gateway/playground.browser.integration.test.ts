@@ -117,4 +117,34 @@ describe.skipIf(skipBrowser)('the GraphQL playground in a browser without intern
     expect(consoleErrors.filter((error) => !error.startsWith('Failed to load resource'))).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
+
+  it('runs a subscription over a WebSocket with the same pasted key, and shows each event as it comes', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    const pageErrors: string[] = [];
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
+    });
+    await page.goto(touchline.url);
+    const queryEditor = page.getByLabel('Query Editor').locator('.CodeMirror');
+    const headersEditor = page.getByLabel('Headers', { exact: true }).locator('.CodeMirror:visible');
+    const result = page.getByLabel('Result Window').locator('.CodeMirror-code');
+    await queryEditor.waitFor();
+    await replaceText(page, headersEditor, JSON.stringify({ Authorization: `Bearer ${ADMIN_KEY}` }));
+    const subscription = 'subscription { jobUpdated { name state } }';
+    await replaceText(page, queryEditor, subscription);
+    await page.waitForFunction((query) => (globalThis as unknown as InBrowser).localStorage.getItem('graphiql:query') === query, subscription);
+    const socket = page.waitForEvent('websocket');
+    await page.getByRole('button', { name: 'Execute query' }).click();
+    expect((await socket).url()).toBe(touchline.url.replace(/^http/, 'ws'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    await touchline.gql(`mutation { submitJob(input: {name: "watched-in-the-browser", command: ["true"], nodeSelector: [{key: "pool", value: "none"}]}) { job { id } } }`);
+    await expect.poll(() => shownText(result), { timeout: 10_000 }).toContain('watched-in-the-browser');
+    expect(JSON.parse(await shownText(result))).toEqual({ data: { jobUpdated: { name: 'watched-in-the-browser', state: 'PENDING' } }, extensions: { sequence: '1' } });
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
 });
