@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createJoinToken, startAgent, stopAgent, waitForJob, type TestAgent } from './support/agents';
 import { startTestPlatform, type TestPlatform } from './support/platform';
+import { connect, subscribe, type TestSubscription } from './support/subscriptions';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]!);
@@ -25,7 +26,13 @@ it('has a first session to follow', () => {
 });
 
 it('runs every GraphQL block of the README in order, with no error and no userErrors', async () => {
+  const subscriptions: TestSubscription[] = [];
   for (const block of blocks) {
+    if (/^\s*subscription\b/.test(block)) {
+      // Subscriptions run over the WebSocket, as the README says; they must see the job submitted below.
+      subscriptions.push(subscribe(connect(touchline.url), block));
+      continue;
+    }
     const result = await touchline.gql(block);
     expect(result.errors, block).toBeUndefined();
     for (const payload of Object.values(result.data ?? {})) {
@@ -40,4 +47,14 @@ it('runs every GraphQL block of the README in order, with no error and no userEr
   await waitForJob(touchline, job.id, (j) => j.state === 'SUCCEEDED');
   const logs = await touchline.gql(`query($id: ID!) { job(id: $id) { logs { text } } }`, { id: job.id });
   expect(logs.data?.job.logs).toEqual([{ text: 'xG for 4 shots: 1.21' }]);
+
+  // Each subscription of the README, run after the first session, sees a job of the "xg" model go through.
+  expect(subscriptions.length).toBeGreaterThan(0);
+  const again = await touchline.gql(`mutation { submitJob(input: {modelVersion: {model: "xg", version: "1.2.0-local"}}) { job { id } } }`);
+  await waitForJob(touchline, again.data?.submitJob.job.id, (j) => j.state === 'SUCCEEDED');
+  for (const subscription of subscriptions) {
+    const results = await subscription.until((all) => all.some((r) => JSON.stringify(r.data ?? {}).includes('SUCCEEDED')));
+    expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    subscription.stop();
+  }
 });
