@@ -1,5 +1,7 @@
-// The registry subgraph: models, semantic versions, aliases, stages, lineage and deployment history.
+// The registry subgraph: models, semantic versions, aliases, stages, lineage and deployment history, and the models
+// stream that subscriptions follow.
 import { AuditEntry } from '../../common/audit/audit-entry.entity';
+import { StreamHead } from '../../common/events/stream';
 import type { SubgraphDefinition } from '../../common/subgraph-server';
 import { buildFederatedSchema } from '../../common/graphql/subgraph-schema';
 import { ModelAlias } from './alias/model-alias.entity';
@@ -9,6 +11,7 @@ import { DeploymentEvent } from './deployment/deployment-event.entity';
 import { DeploymentEventResolver } from './deployment/deployment-event.resolver';
 import { ModelEvent } from './history/model-event.entity';
 import { ModelEventResolver } from './history/model-event.resolver';
+import { ModelEventSubscriptionResolver, modelUpdatesTail } from './history/model-event.subscriptions';
 import { postgresMigrations, sqliteMigrations } from './migrations';
 import { Model, ModelTag } from './model/model.entity';
 import { ModelResolver } from './model/model.resolver';
@@ -17,15 +20,29 @@ import { ModelVersionResolver } from './version/model-version.resolver';
 
 export const registry: SubgraphDefinition<RegistryContext> = {
   name: 'registry',
-  entities: [Model, ModelTag, ModelVersion, ModelAlias, ModelEvent, DeploymentEvent, AuditEntry],
+  entities: [Model, ModelTag, ModelVersion, ModelAlias, ModelEvent, DeploymentEvent, StreamHead, AuditEntry],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
   buildSchema: () =>
     buildFederatedSchema<RegistryContext>({
-      resolvers: [ModelResolver, ModelVersionResolver, ModelAliasResolver, ModelEventResolver, DeploymentEventResolver],
+      resolvers: [
+        ModelResolver,
+        ModelVersionResolver,
+        ModelAliasResolver,
+        ModelEventResolver,
+        ModelEventSubscriptionResolver,
+        DeploymentEventResolver,
+      ],
       references: {
         Model: (reference, ctx) => ctx.loaders.model.load(reference.id),
         ModelVersion: (reference, ctx) => ctx.loaders.version.load(reference.id),
       },
     }),
-  start: async () => ({ createContext: createRegistryContext }),
+  async start({ db, logger, config }) {
+    const modelUpdates = modelUpdatesTail(db, logger, config.subscriptions.replayWindow);
+    const shared = { modelUpdates, subscriptionSettings: config.subscriptions };
+    return {
+      createContext: (base) => createRegistryContext(base, shared),
+      stop: async () => modelUpdates.stop(),
+    };
+  },
 };

@@ -7,7 +7,8 @@ import type { ServiceContext } from '../../common/graphql/context';
 import { Job, JobAttempt, type JobEvent } from './job/job.entity';
 import type { JobUpdate } from './job/job.subscriptions';
 import type { RegistryClient } from './job/registry-client';
-import { Node } from './node/node.entity';
+import { Node, type NodeEvent } from './node/node.entity';
+import type { NodeUpdate } from './node/node.subscriptions';
 
 export interface SchedulerContext extends ServiceContext {
   loaders: SchedulerLoaders;
@@ -17,6 +18,8 @@ export interface SchedulerContext extends ServiceContext {
   secret: string;
   /** The jobs stream, for subscriptions. */
   jobUpdates: StreamTail<JobEvent, JobUpdate>;
+  /** The nodes stream, for subscriptions. */
+  nodeUpdates: StreamTail<NodeEvent, NodeUpdate>;
   subscriptionSettings: SubscriptionSettings;
 }
 
@@ -43,7 +46,7 @@ export function createLoaders(em: EntityManager) {
 
 export function createSchedulerContext(
   base: ServiceContext,
-  shared: Pick<SchedulerContext, 'registry' | 'settings' | 'secret' | 'jobUpdates' | 'subscriptionSettings'> & { wake: () => void },
+  shared: Pick<SchedulerContext, 'registry' | 'settings' | 'secret' | 'jobUpdates' | 'nodeUpdates' | 'subscriptionSettings'> & { wake: () => void },
 ): SchedulerContext {
   const context: SchedulerContext = {
     ...base,
@@ -52,6 +55,7 @@ export function createSchedulerContext(
     settings: shared.settings,
     secret: shared.secret,
     jobUpdates: shared.jobUpdates,
+    nodeUpdates: shared.nodeUpdates,
     subscriptionSettings: shared.subscriptionSettings,
     afterCommit: () => {
       for (const loader of Object.values(context.loaders)) loader.clearAll();

@@ -8,6 +8,7 @@ import { forUpdate, type Database } from '../../common/db/database';
 import type { Logger } from '../../common/logger';
 import { ACTIVE_ATTEMPT_STATES, AttemptState, JobAttempt, SchedulerLease } from './job/job.entity';
 import { JobState } from './job/job-state';
+import { nodeSnapshotOf, recordNodeChange } from './node/node-events';
 import { Node, NodeHealth } from './node/node.entity';
 import { requeue } from './node/node.service';
 import { ClusterSnapshot, runPlacementCycle, type CycleReport, type QueuePosition } from './placement/placement-cycle';
@@ -174,7 +175,11 @@ export class ControlLoop {
     await this.db.transaction(async (em) => {
       const silent = await em.findBy(Node, { health: NodeHealth.READY, removedAt: IsNull(), lastHeartbeatAt: LessThan(silentSince) });
       for (const node of silent) {
-        await em.update(Node, { id: node.id, health: NodeHealth.READY }, { health: NodeHealth.NOT_READY });
+        const { affected } = await em.update(Node, { id: node.id, health: NodeHealth.READY }, { health: NodeHealth.NOT_READY });
+        if (!affected) continue; // a heartbeat came first
+        // Read again under the row lock the update took: the event shows the node as this change left it.
+        const current = await em.findOneByOrFail(Node, { id: node.id });
+        recordNodeChange(em, { ...nodeSnapshotOf(current), health: NodeHealth.READY }, current);
         this.logger.warn({ node: node.name, lastHeartbeatAt: node.lastHeartbeatAt }, 'node missed its heartbeats: NOT_READY');
       }
     });
@@ -189,6 +194,9 @@ export class ControlLoop {
       });
       for (const node of lost) {
         await em.update(Node, { id: node.id }, { health: NodeHealth.DOWN });
+        const before = nodeSnapshotOf(node);
+        node.health = NodeHealth.DOWN;
+        recordNodeChange(em, before, node);
         const moved = await moveAttempts(em, node, AttemptState.LOST, JobState.RETRYING, `its node ${node.name} stopped answering`);
         this.logger.warn({ node: node.name, jobs: moved }, 'node lost: DOWN; its jobs start again elsewhere');
       }

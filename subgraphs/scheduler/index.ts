@@ -11,16 +11,17 @@ import { JobAttemptResolver, JobResolver } from './job/job.resolver';
 import { JobSubscriptionResolver, jobUpdatesTail } from './job/job.subscriptions';
 import { RegistryClient } from './job/registry-client';
 import { postgresMigrations, sqliteMigrations } from './migrations';
-import { JoinToken, Node } from './node/node.entity';
+import { JoinToken, Node, NodeEvent } from './node/node.entity';
 import { NodeResolver } from './node/node.resolver';
+import { NodeSubscriptionResolver, nodeUpdatesTail } from './node/node.subscriptions';
 
 export const scheduler: SubgraphDefinition<SchedulerContext> = {
   name: 'scheduler',
-  entities: [Node, JoinToken, Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease, StreamHead, AuditEntry],
+  entities: [Node, NodeEvent, JoinToken, Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease, StreamHead, AuditEntry],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
   buildSchema: () =>
     buildFederatedSchema<SchedulerContext>({
-      resolvers: [JobResolver, JobAttemptResolver, JobSubscriptionResolver, NodeResolver, AgentResolver],
+      resolvers: [JobResolver, JobAttemptResolver, JobSubscriptionResolver, NodeResolver, NodeSubscriptionResolver, AgentResolver],
       references: {
         Job: (reference, ctx) => ctx.loaders.job.load(reference.id),
         Node: (reference, ctx) => ctx.loaders.node.load(reference.id),
@@ -31,11 +32,21 @@ export const scheduler: SubgraphDefinition<SchedulerContext> = {
     loop.start();
     const registry = new RegistryClient(peers.registry ?? config.subgraphUrls.registry, secret);
     const jobUpdates = jobUpdatesTail(db, logger, config.subscriptions.replayWindow);
-    const shared = { registry, settings: config.scheduler, secret, jobUpdates, subscriptionSettings: config.subscriptions, wake: () => loop.wake() };
+    const nodeUpdates = nodeUpdatesTail(db, logger, config.subscriptions.replayWindow);
+    const shared = {
+      registry,
+      settings: config.scheduler,
+      secret,
+      jobUpdates,
+      nodeUpdates,
+      subscriptionSettings: config.subscriptions,
+      wake: () => loop.wake(),
+    };
     return {
       createContext: (base) => createSchedulerContext(base, shared),
       stop: async () => {
         jobUpdates.stop();
+        nodeUpdates.stop();
         await loop.stop();
       },
     };

@@ -91,8 +91,8 @@ describe('services in separate processes on PostgreSQL', () => {
       expect(bySchema).toEqual({
         gateway: ['api_key', 'audit_entry', 'migrations'],
         monitoring: ['audit_entry', 'migrations'],
-        registry: ['audit_entry', 'deployment_event', 'migrations', 'model', 'model_alias', 'model_event', 'model_tag', 'model_version'],
-        scheduler: ['audit_entry', 'job', 'job_attempt', 'job_event', 'job_log', 'join_token', 'migrations', 'node', 'scheduler_lease'],
+        registry: ['audit_entry', 'deployment_event', 'migrations', 'model', 'model_alias', 'model_event', 'model_tag', 'model_version', 'stream_head'],
+        scheduler: ['audit_entry', 'job', 'job_attempt', 'job_event', 'job_log', 'join_token', 'migrations', 'node', 'node_event', 'scheduler_lease', 'stream_head'],
       });
     } finally {
       await client.end();

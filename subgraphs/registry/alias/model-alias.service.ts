@@ -49,7 +49,7 @@ export async function deleteAlias(em: EntityManager, input: DeleteModelAliasInpu
   const existing = await em.findOneBy(ModelAlias, { modelId: model.value.id, name: input.alias });
   if (!existing) return reject(aliasNotFound(input.model, input.alias));
   await em.delete(ModelAlias, { modelId: model.value.id, name: input.alias });
-  await recordAliasMove(em, { modelId: model.value.id, alias: input.alias, from: existing.versionId, to: null, reason: input.reason }, actor);
+  recordAliasMove(em, { modelId: model.value.id, alias: input.alias, from: existing.versionId, to: null, reason: input.reason }, actor);
   return succeed({ model: model.value });
 }
 
@@ -127,7 +127,7 @@ async function pointAlias(
     updatedAt: new Date(),
   });
   await em.save(ModelAlias, modelAlias);
-  await recordAliasMove(em, { modelId: model.id, alias, from: existing?.versionId ?? null, to: version.id, ...why }, actor);
+  recordAliasMove(em, { modelId: model.id, alias, from: existing?.versionId ?? null, to: version.id, ...why }, actor);
   return modelAlias;
 }
 

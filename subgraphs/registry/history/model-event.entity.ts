@@ -1,22 +1,33 @@
-// The history of a model: every stage change and alias move, with who, when, from, to and why.
+// The history of a model: every version registered, stage change and alias move, with who, when, from, to and why.
+// It is also the registry's `models` stream, which subscriptions follow (history/model-event.subscriptions.ts).
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { ModelStage } from '../version/model-version.entity';
 
 export enum ModelEventKind {
+  VERSION_REGISTERED = 'VERSION_REGISTERED',
   STAGE_CHANGED = 'STAGE_CHANGED',
   ALIAS_MOVED = 'ALIAS_MOVED',
 }
 registerEnumType(ModelEventKind, {
   name: 'ModelEventKind',
-  description: 'STAGE_CHANGED: a version changed stage. ALIAS_MOVED: an alias was set, moved or removed.',
+  description:
+    'VERSION_REGISTERED: a version was registered. STAGE_CHANGED: a version changed stage. ALIAS_MOVED: an alias was set, moved or removed.',
 });
 
-@ObjectType({ description: 'A stage change or an alias move.' })
+@ObjectType({ description: 'A version registered, a stage change or an alias move.' })
 @Entity('model_event')
 @Index('model_event_model', ['modelId', 'id'])
 @Index('model_event_version', ['versionId', 'id'])
+@Index('model_event_sequence', ['sequence'], { unique: true })
 export class ModelEvent {
+  /**
+   * The event's number in the `models` stream, given at commit (common/events/stream.ts). GraphQL shows it as a
+   * string (ModelEventResolver.sequence): PostgreSQL returns bigint columns as strings, SQLite as numbers.
+   */
+  @Column({ type: 'bigint' })
+  sequence!: number;
+
   @Field(() => ID)
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
@@ -28,7 +39,10 @@ export class ModelEvent {
   @Column({ type: 'varchar', length: 20 })
   kind!: ModelEventKind;
 
-  /** The version whose stage changed (STAGE_CHANGED), or the version an alias now points at (ALIAS_MOVED). */
+  /**
+   * The version registered (VERSION_REGISTERED), the version whose stage changed (STAGE_CHANGED), or the version an
+   * alias now points at (ALIAS_MOVED).
+   */
   @Column({ type: 'varchar', length: 36, nullable: true })
   versionId!: string | null;
 

@@ -1,9 +1,14 @@
-// Recording stage changes and alias moves, and working out where a rollback goes.
+// Recording versions registered, stage changes and alias moves in the `models` stream, and working out where a
+// rollback goes.
 import type { EntityManager } from 'typeorm';
 import type { Identity } from '../../../common/auth/identity';
 import { newId } from '../../../common/db/ids';
+import { appendToStream, type StreamDefinition } from '../../../common/events/stream';
 import { ModelStage } from '../version/model-version.entity';
 import { ModelEvent, ModelEventKind } from './model-event.entity';
+
+/** The `models` stream: every version registered, stage change and alias move, in commit order. */
+export const MODEL_STREAM: StreamDefinition<ModelEvent> = { name: 'models', entity: ModelEvent };
 
 export interface StageChange {
   modelId: string;
@@ -23,8 +28,23 @@ export interface AliasMove {
   rollback?: boolean;
 }
 
-export async function recordStageChange(em: EntityManager, change: StageChange, actor: Identity): Promise<void> {
-  await em.insert(ModelEvent, {
+/*
+ * The events below are written, numbered, as the transaction's last statements (common/events/stream.ts): a
+ * transaction does not read back the events it records.
+ */
+
+/** Records a new version, in the stage it starts in. */
+export function recordVersionRegistered(em: EntityManager, version: { modelId: string; id: string; stage: ModelStage }, actor: Identity): void {
+  record(em, {
+    ...common(version.modelId, null, false, actor),
+    kind: ModelEventKind.VERSION_REGISTERED,
+    versionId: version.id,
+    toStage: version.stage,
+  });
+}
+
+export function recordStageChange(em: EntityManager, change: StageChange, actor: Identity): void {
+  record(em, {
     ...common(change.modelId, change.reason, change.rollback, actor),
     kind: ModelEventKind.STAGE_CHANGED,
     versionId: change.versionId,
@@ -33,8 +53,8 @@ export async function recordStageChange(em: EntityManager, change: StageChange, 
   });
 }
 
-export async function recordAliasMove(em: EntityManager, move: AliasMove, actor: Identity): Promise<void> {
-  await em.insert(ModelEvent, {
+export function recordAliasMove(em: EntityManager, move: AliasMove, actor: Identity): void {
+  record(em, {
     ...common(move.modelId, move.reason, move.rollback, actor),
     kind: ModelEventKind.ALIAS_MOVED,
     alias: move.alias,
@@ -42,6 +62,10 @@ export async function recordAliasMove(em: EntityManager, move: AliasMove, actor:
     fromVersionId: move.from,
     toVersionId: move.to,
   });
+}
+
+function record(em: EntityManager, event: Omit<ModelEvent, 'sequence'>): void {
+  appendToStream(em, MODEL_STREAM, [Object.assign(new ModelEvent(), event)]);
 }
 
 function common(modelId: string, reason: string | null | undefined, rollback: boolean | undefined, actor: Identity) {

@@ -75,7 +75,7 @@ export class ModelResolver {
     return ctx.loaders.aliasesOfModel.load(model.id);
   }
 
-  @FieldResolver(() => ModelEventConnection, { description: 'Stage changes and alias moves, newest first.' })
+  @FieldResolver(() => ModelEventConnection, { description: 'Versions registered, stage changes and alias moves, newest first.' })
   async history(@Root() model: Model, @Args(() => PageArgs) page: PageArgs, @Ctx() ctx: RegistryContext): Promise<ModelEventConnection> {
     return toConnection(ModelEventConnection, await listModelEvents(ctx.em, { modelId: model.id }, page));
   }

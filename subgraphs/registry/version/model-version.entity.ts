@@ -138,6 +138,14 @@ export class ModelVersion {
   @Column({ type: Date })
   createdAt!: Date;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "In a modelVersionRegistered event: the event's number in the models stream. Pass the last one received as " +
+      'modelVersionRegistered(after:) to resume without missing a version. Null outside subscriptions.',
+  })
+  sequence?: string | null;
+
   @Field(() => ModelArtifact)
   get artifact(): ModelArtifact {
     return { image: this.image, command: this.command };

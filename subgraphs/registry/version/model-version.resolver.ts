@@ -91,7 +91,7 @@ export class ModelVersionResolver {
     return ctx.loaders.aliasesOfVersion.load(version.id);
   }
 
-  @FieldResolver(() => ModelEventConnection, { description: 'Its stage changes and the alias moves to and from it, newest first.' })
+  @FieldResolver(() => ModelEventConnection, { description: 'Its registration, its stage changes and the alias moves to and from it, newest first.' })
   async history(@Root() version: ModelVersion, @Args(() => PageArgs) page: PageArgs, @Ctx() ctx: RegistryContext): Promise<ModelEventConnection> {
     return toConnection(ModelEventConnection, await listModelEvents(ctx.em, { versionId: version.id }, page));
   }

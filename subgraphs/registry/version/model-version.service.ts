@@ -5,7 +5,7 @@ import { newId } from '../../../common/db/ids';
 import { paginate, type ConnectionShape, type PageArgs } from '../../../common/graphql/connection';
 import { reject, succeed, userError, UserErrorCode, type Outcome } from '../../../common/graphql/types';
 import { InputCheck } from '../../../common/validation';
-import { recordStageChange } from '../history/model-history';
+import { recordStageChange, recordVersionRegistered } from '../history/model-history';
 import { Model } from '../model/model.entity';
 import { findModelForUpdate, modelNotFound } from '../model/model.service';
 import { ModelStage, ModelVersion } from './model-version.entity';
@@ -79,6 +79,7 @@ export async function registerModelVersion(
   });
   await em.insert(ModelVersion, modelVersion);
   await em.update(Model, { id: model.id }, { updatedAt: now });
+  recordVersionRegistered(em, modelVersion, actor);
   return succeed({ modelVersion });
 }
 
@@ -138,12 +139,12 @@ export async function moveToStage(
       ? await em.findOneBy(ModelVersion, { modelId: modelVersion.modelId, stage: ModelStage.PRODUCTION })
       : null;
   const change = { modelId: modelVersion.modelId, reason: why.reason, rollback: why.rollback };
-  await recordStageChange(em, { ...change, versionId: modelVersion.id, from: modelVersion.stage, to: stage }, actor);
+  recordStageChange(em, { ...change, versionId: modelVersion.id, from: modelVersion.stage, to: stage }, actor);
   modelVersion.stage = stage;
   await em.update(ModelVersion, { id: modelVersion.id }, { stage });
   if (previous) {
     const reason = `replaced in production by ${modelVersion.version}`;
-    await recordStageChange(em, { ...change, reason, versionId: previous.id, from: ModelStage.PRODUCTION, to: ModelStage.ARCHIVED }, actor);
+    recordStageChange(em, { ...change, reason, versionId: previous.id, from: ModelStage.PRODUCTION, to: ModelStage.ARCHIVED }, actor);
     await em.update(ModelVersion, { id: previous.id }, { stage: ModelStage.ARCHIVED });
   }
 }

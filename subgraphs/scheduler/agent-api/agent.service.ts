@@ -15,6 +15,7 @@ import { ACTIVE_ATTEMPT_STATES, AttemptState, Job, JobAttempt, JobLogLine, type 
 import { labelMap } from '../job/job.inputs';
 import { changeState } from '../job/job.service';
 import { JobState } from '../job/job-state';
+import { nodeSnapshotOf, recordNodeChange } from '../node/node-events';
 import { JoinToken, Node, NodeHealth } from '../node/node.entity';
 import {
   AttemptEventKind,
@@ -77,6 +78,7 @@ export async function registerNode(
     joinTokenId: token.id,
   });
   await em.insert(Node, node);
+  recordNodeChange(em, null, node);
   return succeed({ node, credential: issueNodeCredential(secret, { id: node.id, name: node.name }) });
 }
 
@@ -107,7 +109,10 @@ export async function heartbeat(em: EntityManager, input: NodeHeartbeatInput, ca
     });
   }
   await em.update(Node, { id: node.id }, changes);
+  // Most heartbeats change neither the node's status nor its capacity: those record nothing in the nodes stream.
+  const before = nodeSnapshotOf(node);
   Object.assign(node, changes);
+  recordNodeChange(em, before, node);
 
   const attempts = await em.findBy(JobAttempt, { nodeId: node.id, state: In([...ACTIVE_ATTEMPT_STATES]) });
   const jobs = attempts.length ? await em.findBy(Job, { id: In(attempts.map((attempt) => attempt.jobId)) }) : [];

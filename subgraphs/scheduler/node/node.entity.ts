@@ -1,4 +1,5 @@
-// A machine that runs jobs: what it has, what is taken, whether it takes new work, and when it last reported.
+// A machine that runs jobs: what it has, what is taken, whether it takes new work, and when it last reported; and the
+// changes of its status and capacity, which make the nodes stream.
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
@@ -148,6 +149,14 @@ export class Node {
   @Column({ type: 'varchar', length: 36, nullable: true })
   joinTokenId!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "In a nodeUpdated event: the event's number in the nodes stream. Pass the last one received as nodeUpdated(after:) " +
+      'to resume without missing a change. Null outside subscriptions.',
+  })
+  sequence?: string | null;
+
   @Field(() => NodeStatus)
   get status(): NodeStatus {
     if (this.health !== NodeHealth.READY) return this.health === NodeHealth.DOWN ? NodeStatus.DOWN : NodeStatus.NOT_READY;
@@ -182,6 +191,59 @@ export class Node {
   get allocated(): NodeAllocation {
     return { cpuMillicores: this.allocatedCpu, memoryMiB: this.allocatedMemory, gpuIndices: [...this.allocatedGpus].sort((a, b) => a - b) };
   }
+}
+
+export enum NodeEventKind {
+  /** It enrolled. */
+  REGISTERED = 'REGISTERED',
+  /** Its health, cordon or drain changed (READY, NOT_READY, DOWN, CORDONED, DRAINING, or a new drain deadline). */
+  STATUS_CHANGED = 'STATUS_CHANGED',
+  /** Its agent reported other capacity (CPU, memory, GPUs). */
+  CAPACITY_CHANGED = 'CAPACITY_CHANGED',
+  REMOVED = 'REMOVED',
+}
+
+/** What a node event records of the node as the change left it: the columns such a change can move. */
+export interface NodeSnapshot {
+  health: NodeHealth;
+  cordoned: boolean;
+  draining: boolean;
+  drainDeadline: string | null;
+  removedAt: string | null;
+  capacityCpu: number;
+  capacityMemory: number;
+  allocatableCpu: number;
+  allocatableMemory: number;
+  gpuList: Gpu[];
+}
+
+/**
+ * A change of a node that its watchers care about, in the `nodes` stream: enrolment, status, capacity, removal.
+ * Heartbeats that change nothing of these, and the resources its jobs take, are not recorded.
+ */
+@Entity('node_event')
+@Index('node_event_node', ['nodeId', 'id'])
+@Index('node_event_sequence', ['sequence'], { unique: true })
+export class NodeEvent {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  /** The event's number in the `nodes` stream, given at commit (common/events/stream.ts). */
+  @Column({ type: 'bigint' })
+  sequence!: number;
+
+  @Column({ type: 'varchar', length: 36 })
+  nodeId!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind!: NodeEventKind;
+
+  /** The node as this change left it, for subscribers (they see each status, not only the latest). */
+  @Column({ type: 'simple-json' })
+  snapshot!: NodeSnapshot;
+
+  @Column({ type: Date })
+  at!: Date;
 }
 
 @ObjectType({ description: 'A token that lets node agents enroll. The token itself is shown once, at creation.' })

@@ -11,6 +11,7 @@ import { finishAttempt } from '../job/attempts';
 import { ACTIVE_ATTEMPT_STATES, AttemptState, Job, JobAttempt } from '../job/job.entity';
 import { changeState } from '../job/job.service';
 import { JobState } from '../job/job-state';
+import { nodeSnapshotOf, recordNodeChange } from './node-events';
 import { JoinToken, Node, NodeHealth, NodeStatus } from './node.entity';
 import type { CreateJoinTokenInput, DrainNodeInput, NodeFilter, NodeRefInput, RemoveNodeInput, RevokeJoinTokenInput } from './node.inputs';
 
@@ -21,7 +22,7 @@ export async function cordonNode(em: EntityManager, input: NodeRefInput, cordone
   if (node.userErrors) return node;
   const changes = cordoned ? { cordoned: true } : { cordoned: false, draining: false, drainDeadline: null };
   await em.update(Node, { id: node.value.id }, changes);
-  return succeed({ node: Object.assign(node.value, changes) });
+  return succeed({ node: changeNode(em, node.value, changes) });
 }
 
 export async function drainNode(em: EntityManager, input: DrainNodeInput): Promise<Outcome<{ node: Node }>> {
@@ -32,7 +33,7 @@ export async function drainNode(em: EntityManager, input: DrainNodeInput): Promi
   if (node.userErrors) return node;
   const changes = { draining: true, drainDeadline: new Date(Date.now() + (input.deadlineSeconds ?? DEFAULT_DRAIN_SECONDS) * 1000) };
   await em.update(Node, { id: node.value.id }, changes);
-  return succeed({ node: Object.assign(node.value, changes) });
+  return succeed({ node: changeNode(em, node.value, changes) });
 }
 
 export async function removeNode(em: EntityManager, input: RemoveNodeInput, actor: Identity): Promise<Outcome<{ node: Node }>> {
@@ -45,7 +46,15 @@ export async function removeNode(em: EntityManager, input: RemoveNodeInput, acto
   await requeue(em, attempts, AttemptState.LOST, JobState.RETRYING, `its node ${node.value.name} was removed by ${actor.name}`);
   const changes = { removedAt: new Date(), health: NodeHealth.DOWN };
   await em.update(Node, { id: node.value.id }, changes);
-  return succeed({ node: Object.assign(node.value, changes) });
+  return succeed({ node: changeNode(em, node.value, changes) });
+}
+
+/** Applies `changes` (already written) to the loaded node and records the change in the nodes stream. */
+function changeNode(em: EntityManager, node: Node, changes: Partial<Node>): Node {
+  const before = nodeSnapshotOf(node);
+  Object.assign(node, changes);
+  recordNodeChange(em, before, node);
+  return node;
 }
 
 /**
