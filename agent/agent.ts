@@ -1,8 +1,10 @@
 // The node agent: enrolls its machine, then keeps it in step with the scheduler. Every heartbeat says which
-// attempts run here; the answer says which must run (start those that do not) and which must stop. The agent
+// attempts run here; the answer says which must run (start those that do not) and which must stop. Heartbeats come
+// every interval, and at once when the assignment subscription says something changed for this node. The agent
 // runs only what the scheduler assigned to this node, and reports each attempt's start and end with its
 // fencing token.
 import type { Logger } from '../common/logger';
+import { AssignmentWatch } from './assignment-watch';
 import { detectCapacity, type Capacity, type DeclaredCapacity } from './capacity';
 import { AttemptRecords, CredentialStore, type AttemptRecord } from './credential-store';
 import { AgentRefused, GatewayClient, GatewayUnavailable } from './gateway-client';
@@ -64,13 +66,21 @@ export class Agent {
   private readonly attempts = new Map<string, Attempt>();
   /** Attempts that ended and whose end is not yet acknowledged: not to be started again meanwhile. */
   private readonly ending = new Set<string>();
+  /** The last report sent or queued about each attempt: reports about one attempt go one after another. */
+  private readonly reports = new Map<string, Promise<void>>();
   private readonly records: AttemptRecords;
   private readonly shipper: LogShipper;
+  private readonly watch: AssignmentWatch;
   private timer: NodeJS.Timeout | undefined;
+  /** The heartbeat in flight, if any: at most one at a time. */
   private beating: Promise<void> | undefined;
+  /** Something asked for a heartbeat while one was in flight: one more follows it. */
+  private beatAgain = false;
   private stopped = false;
   private intervalMs = 2_000;
+  /** Heartbeats failed in a row, and whether the last one was refused (then only the backoff timer asks again). */
   private failures = 0;
+  private refused = false;
 
   private constructor(
     private readonly options: AgentOptions,
@@ -81,6 +91,14 @@ export class Agent {
   ) {
     this.records = new AttemptRecords(options.stateDir);
     this.shipper = new LogShipper(client, options.logger);
+    this.watch = new AssignmentWatch({
+      gatewayUrl: options.gatewayUrl,
+      authorization: () => client.authorization(),
+      logger: options.logger,
+      // Events may have been missed while the subscription was down: the heartbeat's answer is the full state.
+      onConnected: () => this.beatNow(),
+      onChange: () => this.beatNow(),
+    });
   }
 
   /** Enrolls the node if it has no credential yet, takes back what an earlier agent left running, and starts. */
@@ -105,15 +123,17 @@ export class Agent {
     }
     const agent = new Agent(options, client, stored.nodeId, stored.nodeName, capacity);
     await agent.recoverOrphans();
-    agent.beat();
+    agent.beatNow();
+    agent.watch.start();
     logger.info({ node: stored.nodeName, gateway: options.gatewayUrl, capacity, runtimes: options.runtimes.map((r) => r.name) }, 'agent running');
     return agent;
   }
 
-  /** Stops every attempt (each is reported STOPPED, so the scheduler runs it again) and the heartbeats. */
+  /** Stops every attempt (each is reported STOPPED, so the scheduler runs it again), the heartbeats and the watch. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.watch.stop();
     await this.beating?.catch(() => undefined);
     await Promise.all([...this.attempts.values()].map((attempt) => attempt.handle?.stop(5)));
     await Promise.all([...this.attempts.keys()].map((id) => this.ended(id)));
@@ -125,28 +145,61 @@ export class Agent {
     return [...this.attempts.keys()];
   }
 
-  private beat(): void {
-    this.timer = setTimeout(() => {
-      this.beating = this.heartbeat()
-        .then(() => {
-          this.failures = 0;
-        })
-        .catch((error: unknown) => {
-          this.failures += 1;
-          if (error instanceof AgentRefused) this.options.logger.error({ reason: error.message }, 'the scheduler refused this node');
-          else this.options.logger.warn({ err: error, failures: this.failures }, 'heartbeat failed; retrying');
-        })
-        .finally(() => {
-          if (!this.stopped) this.beat();
-        });
-    }, this.failures ? Math.min(this.intervalMs * 2 ** this.failures, 30_000) : this.beating ? this.intervalMs : 0);
+  /**
+   * A heartbeat now, which reconciles this node with its answer. Bursts coalesce: while one is in flight, any number
+   * of requests make one more follow it. After a refusal only the backoff timer tries again, so that a revoked
+   * node does not spin.
+   */
+  private beatNow(dueByTimer = false): void {
+    if (this.stopped) return;
+    if (this.beating) {
+      this.beatAgain = true;
+      return;
+    }
+    if (this.refused && !dueByTimer) return;
+    clearTimeout(this.timer);
+    this.beating = this.heartbeat()
+      .then(() => this.heartbeatAnswered(), (error: unknown) => this.heartbeatFailed(error))
+      .finally(() => {
+        this.beating = undefined;
+        if (this.stopped) return;
+        const again = this.beatAgain && this.failures === 0;
+        this.beatAgain = false;
+        if (again) this.beatNow();
+        else this.scheduleHeartbeat();
+      });
+  }
+
+  /** The next heartbeat: after the interval, or after a backoff (with jitter) while they fail. */
+  private scheduleHeartbeat(): void {
+    clearTimeout(this.timer);
+    const wait = this.failures ? Math.min(this.intervalMs * 2 ** this.failures, 30_000) * (0.5 + Math.random() / 2) : this.intervalMs;
+    this.timer = setTimeout(() => this.beatNow(true), wait);
     // Not unref'd: the heartbeat is what keeps an agent process alive.
+  }
+
+  private heartbeatAnswered(): void {
+    if (this.failures > 0) this.options.logger.info({ failures: this.failures }, 'heartbeats answered again');
+    this.failures = 0;
+    this.refused = false;
+  }
+
+  /** Logged once per outage (and again if the gateway starts refusing this node), not once per retry. */
+  private heartbeatFailed(error: unknown): void {
+    const refused = error instanceof AgentRefused;
+    this.failures += 1;
+    const { logger } = this.options;
+    if (refused && (this.failures === 1 || !this.refused)) logger.error({ reason: (error as Error).message }, 'the scheduler refused this node; backing off');
+    else if (this.failures === 1) logger.warn({ err: error }, 'heartbeat failed; retrying with backoff');
+    else logger.debug({ err: error, failures: this.failures }, 'heartbeat failed again');
+    this.refused = refused;
   }
 
   private async heartbeat(): Promise<void> {
     const running = [...this.attempts.entries()].filter(([, a]) => !a.stopOrdered).map(([attemptId, a]) => ({ attemptId, state: a.state }));
     const answer = (await this.client.call<{ nodeHeartbeat: HeartbeatAnswer }>(HEARTBEAT, { input: { running } })).nodeHeartbeat;
-    this.intervalMs = answer.heartbeatIntervalSeconds * 1000;
+    const interval = answer.heartbeatIntervalSeconds;
+    if (Number.isFinite(interval) && interval >= 1 && interval <= 3_600) this.intervalMs = interval * 1000;
     for (const order of answer.stop) void this.stopOrdered(order.attemptId, order.reason);
     for (const assignment of answer.assignments) {
       if (!this.attempts.has(assignment.attemptId) && !this.ending.has(assignment.attemptId)) await this.startAttempt(assignment);
@@ -220,8 +273,21 @@ export class Agent {
     while (this.ending.has(attemptId)) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
+  /**
+   * Sends a report after the earlier reports about the same attempt: a short job's RUNNING must not overtake its
+   * EXITED (the scheduler would drop it as stale, and its RUNNING would be lost to watchers).
+   */
+  private report(record: AttemptRecord, report: Record<string, unknown>): Promise<void> {
+    const sent = (this.reports.get(record.attemptId) ?? Promise.resolve()).then(() => this.sendReport(record, report));
+    this.reports.set(record.attemptId, sent);
+    void sent.then(() => {
+      if (this.reports.get(record.attemptId) === sent) this.reports.delete(record.attemptId);
+    });
+    return sent;
+  }
+
   /** Sends a report, retrying while the gateway is unreachable; a refused or stale report is dropped. */
-  private async report(record: AttemptRecord, report: Record<string, unknown>): Promise<void> {
+  private async sendReport(record: AttemptRecord, report: Record<string, unknown>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         const answer = (await this.client.call<{ reportAttempt: { accepted: boolean; stop: boolean } }>(REPORT, {

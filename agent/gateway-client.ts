@@ -35,12 +35,17 @@ export class GatewayClient {
     this.credential = credential;
   }
 
+  /** The Authorization value this client sends (also what the assignment subscription connects with). */
+  authorization(): string {
+    return `Bearer ${this.credential}`;
+  }
+
   async call<T>(query: string, variables: Record<string, unknown>): Promise<T> {
     let response;
     try {
       response = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.credential}` },
+        headers: { 'content-type': 'application/json', authorization: this.authorization() },
         body: JSON.stringify({ query, variables }),
         agent: this.url.startsWith('https:') ? agents.https : agents.http,
         timeout: 30_000,
