@@ -20,7 +20,7 @@ import { ApiKeyAuthenticator } from './authentication';
 import { playgroundAssets, playgroundPage, PLAYGROUND_PREFIX, wantsPlayground } from './playground';
 import { queryLimitsPlugin, type QueryLimits } from './query-limits';
 import { SubgraphDataSource } from './subgraph-data-source';
-import { FederatedSubscriptions } from './subscriptions/federated-subscriptions';
+import { FederatedSubscriptions, type SubscriptionStats } from './subscriptions/federated-subscriptions';
 import { serveGatewayWebSockets } from './subscriptions/websocket-server';
 import { liveSupergraph, readSupergraphFile, remoteSdl, type SdlSource } from './supergraph';
 
@@ -53,6 +53,8 @@ export interface RunningGateway {
   ready: Promise<void>;
   /** The first admin key, when this start created it: to be shown once. */
   bootstrapKey?: { key: string; generated: boolean };
+  /** Subscriptions now and since start: groups, subscribers, events received, entity fetches sent. */
+  subscriptionStats: Readonly<SubscriptionStats>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logger,
       limits: options.limits,
       subscriberBuffer: options.subscriptions.subscriberBuffer,
+      replayWindow: options.subscriptions.replayWindow,
       dataSource,
     });
     gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
@@ -189,6 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       db,
       ready,
       bootstrapKey,
+      subscriptionStats: subscriptions.stats,
       stop: () =>
         (stopping ??= (async () => {
           await webSockets.close();

@@ -30,6 +30,8 @@ export interface BoundedQueueOptions<T> {
   onOverflow?(error: SlowConsumerError): void;
   /** The resume point of an item, for the message of SlowConsumerError. */
   positionOf?(item: T): string | undefined;
+  /** Called each time the reader takes an item, with how many are left. */
+  onTake?(left: number): void;
 }
 
 export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
@@ -118,6 +120,7 @@ export class BoundedQueue<T> implements AsyncGenerator<T, undefined, unknown> {
       const item = this.items.shift()!;
       this.lastTaken = this.options.positionOf?.(item) ?? this.lastTaken;
       this.wakeRoomWaiters();
+      this.options.onTake?.(this.items.length);
       return Promise.resolve({ value: item, done: false });
     }
     if (this.failure !== undefined) {

@@ -3,7 +3,8 @@
 // fetched as entities by key). The primary runs as a graphql-ws subscription on its subgraph; for each event, the
 // rest of the plan runs through the gateway's own executor, exactly as for a query, with the event standing in for
 // the primary fetch's answer. Clients that send the same operation with the same variables and the same rights
-// share one upstream subscription and one execution per event, however many they are.
+// share one upstream subscription and one execution per event, however many they are; the entity fetches of
+// events that come together are batched into one request per subgraph (entity-batcher.ts).
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
@@ -23,6 +24,7 @@ import { BoundedQueue, SlowConsumerError } from '../../common/events/bounded-que
 import { ErrorCode, TouchlineError } from '../../common/graphql/errors';
 import type { Logger } from '../../common/logger';
 import { checkQueryLimits, type QueryLimits } from '../query-limits';
+import { EntityBatcher } from './entity-batcher';
 import { UpstreamConnections, UpstreamSubscription } from './upstream';
 
 export interface FederatedSubscriptionOptions {
@@ -31,6 +33,11 @@ export interface FederatedSubscriptionOptions {
   limits: QueryLimits;
   /** How many results may wait for one subscriber before it is cut off. */
   subscriberBuffer: number;
+  /**
+   * How far back a subscription may resume. A replay comes in bursts (its upstream is paused when the client falls
+   * behind, but what is already on the wire still arrives), so a replaying subscriber may hold up to this many more.
+   */
+  replayWindow: number;
   /** The data source the gateway uses for each subgraph, for the entity fetches of each event. */
   dataSource(name: string, url: string): GraphQLDataSource;
 }
@@ -70,6 +77,7 @@ export class FederatedSubscriptions {
   private readonly groups = new Map<string, SubscriptionGroup>();
   private readonly connections: UpstreamConnections;
   readonly stats: SubscriptionStats = { groups: 0, subscribers: 0, events: 0, entityFetches: 0 };
+  private resumes = 0;
 
   constructor(private readonly options: FederatedSubscriptionOptions) {
     this.connections = new UpstreamConnections(options.secret, options.logger);
@@ -81,7 +89,7 @@ export class FederatedSubscriptions {
     const apiSchema = supergraph.apiSchema();
     const urls = new Map(supergraph.subgraphsMetadata().map(({ name, url }) => [name, url]));
     const services: ServiceMap = Object.create(null) as ServiceMap;
-    for (const [name, url] of urls) services[name] = this.countingFetches(this.options.dataSource(name, url));
+    for (const [name, url] of urls) services[name] = new EntityBatcher(this.countingFetches(this.options.dataSource(name, url)));
     this.composition = {
       id: (this.composition?.id ?? 0) + 1,
       apiSchema,
@@ -125,11 +133,14 @@ export class FederatedSubscriptions {
     const { identity } = request;
     // Clients with the same rights see the same events: a node's credential only its own node's.
     const audience = identity.kind === 'node' ? `node:${identity.id}` : identity.role;
-    const key = JSON.stringify([composition.id, request.query, request.operationName ?? null, variables, audience]);
+    // A subscription that resumes (`after`) replays from its own point: sharing it would give later joiners only
+    // the rest of the replay. Live ones share.
+    const resuming = hasAfterArgument(operation, variables);
+    const key = JSON.stringify([composition.id, request.query, request.operationName ?? null, variables, audience, resuming ? ++this.resumes : 0]);
     let group = this.groups.get(key);
     if (!group) {
       try {
-        group = new SubscriptionGroup(this, composition, document, operation, request, () => {
+        group = new SubscriptionGroup(this, composition, document, operation, request, resuming, () => {
           this.groups.delete(key);
           this.stats.groups = this.groups.size;
         });
@@ -149,15 +160,28 @@ export class FederatedSubscriptions {
   }
 
   /** @internal for SubscriptionGroup */
-  upstream(composition: Composition, fetch: FetchNode, variables: Record<string, unknown>, identity: Identity, resumable: boolean, group: SubscriptionGroup) {
+  upstream(
+    composition: Composition,
+    fetch: FetchNode,
+    variables: Record<string, unknown>,
+    identity: Identity,
+    resumable: boolean,
+    group: SubscriptionGroup,
+    flowControlled: boolean,
+  ) {
     const url = composition.urls.get(fetch.serviceName);
     if (!url) throw new Error(`no URL for subgraph ${fetch.serviceName}`);
-    return new UpstreamSubscription(this.connections, url, fetch.operation, variables, identity, resumable, group, this.options.logger);
+    return new UpstreamSubscription(this.connections, url, fetch.operation, variables, identity, resumable, group, this.options.logger, flowControlled);
   }
 
   /** @internal */
   get subscriberBuffer(): number {
     return this.options.subscriberBuffer;
+  }
+
+  /** @internal */
+  get replayWindow(): number {
+    return this.options.replayWindow;
   }
 
   /** @internal */
@@ -192,6 +216,9 @@ class SubscriptionGroup {
   private readonly query: string;
   private delivered: Promise<void> = Promise.resolve();
   private ended = false;
+  /** A replay pauses its upstream when its client's queue is half full, and resumes it when a quarter full. */
+  private readonly highWater = Math.max(1, Math.floor(this.owner.subscriberBuffer / 2));
+  private readonly lowWater = Math.floor(this.owner.subscriberBuffer / 4);
 
   constructor(
     private readonly owner: FederatedSubscriptions,
@@ -199,6 +226,8 @@ class SubscriptionGroup {
     document: DocumentNode,
     operation: OperationDefinitionNode,
     request: SubscriptionRequest,
+    /** A replay to one client: its upstream reads only as fast as that client takes the events. */
+    private readonly replaying: boolean,
     private readonly onEmpty: () => void,
   ) {
     this.query = request.query;
@@ -220,17 +249,20 @@ class SubscriptionGroup {
     const fieldName = rootField?.kind === 'Field' ? rootField.name.value : '';
     const resumable = Boolean(composition.graphqlApiSchema.getSubscriptionType()?.getFields()[fieldName]?.args.some((arg) => arg.name === 'after'));
     const upstreamVariables = Object.fromEntries((this.primary.variableUsages ?? []).filter((name) => name in this.variables).map((name) => [name, this.variables[name]]));
-    this.upstream = owner.upstream(composition, this.primary, upstreamVariables, this.identity, resumable, this);
+    this.upstream = owner.upstream(composition, this.primary, upstreamVariables, this.identity, resumable, this, replaying);
     this.upstream.start();
   }
 
   join(onSlow?: (error: SlowConsumerError) => void): BoundedQueue<ExecutionResult> {
     const subscriber: Subscriber = {
       queue: new BoundedQueue<ExecutionResult>({
-        limit: this.owner.subscriberBuffer,
+        limit: this.replaying ? this.owner.subscriberBuffer + this.owner.replayWindow : this.owner.subscriberBuffer,
         onClose: () => this.leave(subscriber),
         onOverflow: onSlow,
         positionOf: sequenceOf,
+        onTake: (left) => {
+          if (this.replaying && left <= this.lowWater) this.upstream.resume();
+        },
       }),
     };
     this.subscribers.add(subscriber);
@@ -245,7 +277,10 @@ class SubscriptionGroup {
     this.delivered = this.delivered
       .then(() => completed)
       .then((final) => {
-        for (const subscriber of this.subscribers) subscriber.queue.push(final);
+        for (const subscriber of this.subscribers) {
+          subscriber.queue.push(final);
+          if (this.replaying && subscriber.queue.length >= this.highWater) this.upstream.pause();
+        }
       });
   }
 
@@ -311,6 +346,15 @@ class SubscriptionGroup {
       return { errors: [new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } })] };
     }
   }
+}
+
+/** Whether the root field is given an `after` (a literal, or a variable with a value). */
+function hasAfterArgument(operation: OperationDefinitionNode, variables: Record<string, unknown>): boolean {
+  const root = operation.selectionSet.selections[0];
+  const after = root?.kind === 'Field' ? root.arguments?.find((argument) => argument.name.value === 'after') : undefined;
+  if (!after) return false;
+  if (after.value.kind === 'Variable') return variables[after.value.name.value] != null;
+  return after.value.kind !== 'NullValue';
 }
 
 function sequenceOf(result: ExecutionResult): string | undefined {

@@ -34,10 +34,46 @@ export class UpstreamConnections {
   client(httpUrl: string): Client {
     let client = this.clients.get(httpUrl);
     if (!client) {
+      client = this.create(httpUrl, WebSocket);
+      this.clients.set(httpUrl, client);
+    }
+    return client;
+  }
+
+  /**
+   * A connection of its own, whose reading can be paused: for a replay, so that a client slower than the replay
+   * slows the subgraph down (through TCP) instead of being cut off. The caller disposes of it.
+   */
+  dedicated(httpUrl: string): { client: Client; pause(): void; resume(): void } {
+    const sockets = new Set<WebSocket>();
+    let paused = false;
+    class Tracked extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols);
+        sockets.add(this);
+        if (paused) this.pause();
+        this.once('close', () => sockets.delete(this));
+      }
+    }
+    return {
+      client: this.create(httpUrl, Tracked),
+      pause: () => {
+        paused = true;
+        for (const socket of sockets) socket.pause();
+      },
+      resume: () => {
+        paused = false;
+        for (const socket of sockets) socket.resume();
+      },
+    };
+  }
+
+  private create(httpUrl: string, webSocketImpl: unknown): Client {
+    {
       const url = httpUrl.replace(/^http/, 'ws');
-      client = createClient({
+      const client = createClient({
         url,
-        webSocketImpl: WebSocket,
+        webSocketImpl,
         lazy: true,
         lazyCloseTimeout: 1_000,
         keepAlive: 10_000,
@@ -48,9 +84,8 @@ export class UpstreamConnections {
           closed: (event) => this.logger.debug({ url, code: (event as { code?: number }).code }, 'subgraph subscription connection closed'),
         },
       });
-      this.clients.set(httpUrl, client);
+      return client;
     }
-    return client;
   }
 
   /** A subscribe payload for `identity`, signed over its operation and variables. */
@@ -81,6 +116,8 @@ export class UpstreamSubscription {
   private readonly document: DocumentNode;
   private readonly afterVariable: string | undefined;
 
+  private readonly dedicated: ReturnType<UpstreamConnections['dedicated']> | undefined;
+
   constructor(
     private readonly connections: UpstreamConnections,
     private readonly url: string,
@@ -91,9 +128,21 @@ export class UpstreamSubscription {
     private readonly resumable: boolean,
     private readonly handlers: UpstreamHandlers,
     private readonly logger: Logger,
+    /** Whether to use a connection of its own that `pause` can hold back (for a replay to one client). */
+    flowControlled = false,
   ) {
     this.document = parse(operation);
     this.afterVariable = resumable ? afterVariableOf(this.document) : undefined;
+    this.dedicated = flowControlled ? connections.dedicated(url) : undefined;
+  }
+
+  /** Stops reading events (a dedicated connection only): the subgraph waits, through TCP, until `resume`. */
+  pause(): void {
+    this.dedicated?.pause();
+  }
+
+  resume(): void {
+    this.dedicated?.resume();
   }
 
   start(): void {
@@ -101,7 +150,7 @@ export class UpstreamSubscription {
     const { query, variables } = this.request();
     const payload = this.connections.payload(this.identity, query, variables);
     let ended = false;
-    this.unsubscribe = this.connections.client(this.url).subscribe<Record<string, unknown>, { sequence?: string }>(payload, {
+    this.unsubscribe = (this.dedicated?.client ?? this.connections.client(this.url)).subscribe<Record<string, unknown>, { sequence?: string }>(payload, {
       next: (result) => {
         this.retryMs = RETRY_MIN_MS;
         const codes = (result.errors ?? []).map((error) => String(error.extensions?.code ?? ''));
@@ -138,6 +187,7 @@ export class UpstreamSubscription {
     this.disposed = true;
     clearTimeout(this.retryTimer);
     this.unsubscribe?.();
+    void this.dedicated?.client.dispose();
   }
 
   private retry(reason: string): void {

@@ -45,6 +45,15 @@ describe('loadConfig', () => {
         nodeLostGraceSeconds: 30,
         jobLogLines: 5_000,
       },
+      subscriptions: {
+        redisUrl: undefined,
+        replayWindow: 10_000,
+        subscriberBuffer: 1_000,
+        maxPerConnection: 100,
+        maxPerKey: 1_000,
+        idleTimeoutSeconds: 300,
+        keepAliveSeconds: 15,
+      },
       agent: {
         gatewayUrl: undefined,
         joinToken: undefined,
@@ -88,6 +97,13 @@ describe('loadConfig', () => {
       TOUCHLINE_NODE_LABELS: 'gpu=a100',
       TOUCHLINE_RUNTIMES: 'docker',
       TOUCHLINE_AGENT_STATE_DIR: '/var/lib/touchline-agent',
+      REDIS_URL: 'redis://cache.internal:6379',
+      TOUCHLINE_REPLAY_WINDOW: '500',
+      TOUCHLINE_SUBSCRIBER_BUFFER: '50',
+      TOUCHLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10',
+      TOUCHLINE_MAX_SUBSCRIPTIONS_PER_KEY: '20',
+      TOUCHLINE_WS_IDLE_TIMEOUT_SECONDS: '0',
+      TOUCHLINE_WS_KEEPALIVE_SECONDS: '30',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -116,6 +132,15 @@ describe('loadConfig', () => {
         heartbeatTimeoutSeconds: 20,
         nodeLostGraceSeconds: 0,
         jobLogLines: 100,
+      },
+      subscriptions: {
+        redisUrl: 'redis://cache.internal:6379',
+        replayWindow: 500,
+        subscriberBuffer: 50,
+        maxPerConnection: 10,
+        maxPerKey: 20,
+        idleTimeoutSeconds: 0,
+        keepAliveSeconds: 30,
       },
       agent: {
         gatewayUrl: 'https://touchline.internal/graphql',

@@ -71,7 +71,7 @@ describe('the gateway endpoint', () => {
     const html = await page.text();
     expect(html).not.toMatch(/https?:\/\//);
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
-    expect(assets).toEqual(['/playground/graphiql.css', '/playground/react.js', '/playground/react-dom.js', '/playground/graphiql.js', '/playground/app.js']);
+    expect(assets).toEqual(['/playground/graphiql.css', '/playground/react.js', '/playground/react-dom.js', '/playground/graphiql.js', '/playground/graphql-ws.js', '/playground/app.js']);
     for (const asset of assets) {
       const response = await fetch(`${origin()}${asset}`);
       expect(response.status, asset).toBe(200);

@@ -50,4 +50,52 @@ describe('subscriptions through the gateway', () => {
     expect(results.map((r) => r.extensions?.sequence)).toEqual(events.map((e) => e.sequence));
     subscription.stop();
   });
+
+  it('serves identical live subscriptions from one upstream subscription', async () => {
+    const JOBS = 10;
+    const stats = touchline.platform.gateway.subscriptionStats;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the previous test's subscription has ended
+    const before = { ...stats }; // (the agent's own subscription is there too)
+    const query = `subscription { jobUpdated(filter: {model: "xg", states: [PENDING]}) { id modelVersion { version model { name } } } }`;
+    const watchers = Array.from({ length: 20 }, () => subscribe(client(), query));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(stats.groups - before.groups).toBe(1);
+    expect(stats.subscribers - before.subscribers).toBe(20);
+    for (let i = 0; i < JOBS; i++) {
+      await touchline.gql(SUBMIT, { input: { modelVersion: { model: 'xg', version: '1.2.0' }, nodeSelector: [{ key: 'pool', value: 'none' }] } });
+    }
+    for (const watcher of watchers) {
+      const results = await watcher.until((all) => all.length >= JOBS);
+      expect(results.map((r) => r.data?.jobUpdated.modelVersion)).toEqual(Array.from({ length: JOBS }, () => ({ version: '1.2.0', model: { name: 'xg' } })));
+    }
+    expect(stats.events - before.events).toBe(JOBS); // received once for the twenty subscribers, not twenty times
+    for (const watcher of watchers) watcher.stop();
+  });
+
+  it('replays to each resuming client from its own point, batching the registry fetches of events that come together', async () => {
+    const JOBS = 30;
+    const query = `subscription($after: String) { jobUpdated(filter: {model: "xg", states: [PENDING]}, after: $after) { id sequence modelVersion { version model { name } } } }`;
+    const marker = subscribe(client(), query);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let i = 0; i < JOBS; i++) {
+      await touchline.gql(SUBMIT, { input: { modelVersion: { model: 'xg', version: '1.2.0' }, nodeSelector: [{ key: 'pool', value: 'none' }] } });
+    }
+    const submitted = await marker.until((all) => all.length >= JOBS);
+    const after = String(Number(submitted[0]!.data?.jobUpdated.sequence) - 1);
+
+    // Twenty dashboards catch up on the same thirty changes at once, each from the point it asks for.
+    const stats = touchline.platform.gateway.subscriptionStats;
+    const before = { ...stats };
+    const watchers = Array.from({ length: 20 }, () => subscribe(client(), query, { after }));
+    for (const watcher of watchers) {
+      const results = await watcher.until((all) => all.length >= JOBS);
+      expect(results.map((r) => r.data?.jobUpdated)).toEqual(submitted.map((r) => r.data?.jobUpdated));
+    }
+    const events = stats.events - before.events;
+    const fetches = stats.entityFetches - before.entityFetches;
+    expect(events).toBe(JOBS * 20);
+    expect(fetches).toBeGreaterThan(0);
+    expect(fetches).toBeLessThan(events / 10); // events that came together shared requests to the registry
+    for (const watcher of [...watchers, marker]) watcher.stop();
+  });
 });
