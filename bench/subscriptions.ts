@@ -1,0 +1,1154 @@
+// Subscriptions benchmark: many graphql-ws subscribers on `jobUpdated` with a field from another subgraph (the
+// registry's `modelVersion`), while jobs change state at a set rate. Measures the latency from the state change to
+// the client, the events delivered per second, the gateway's CPU and peak memory, and the subgraph requests the
+// gateway makes per event. Writes bench/results/subscriptions.json.
+//
+//   npx tsx bench/subscriptions.ts [--subscribers 1000] [--rate 1000] [--seconds 20] [--db sqlite|postgres] ...
+//   (run with --help for every flag)
+//
+// Processes: each service in its own (bench/subscriptions-service.ts: the gateway, registry, scheduler, monitoring),
+// the subscribers in one or more of their own (bench/subscriptions-clients.ts, one WebSocket per subscriber), and
+// this one, which submits the jobs and reads every process's CPU time and peak memory from /proc.
+// - State changes, at --rate per second on a schedule (open loop, whatever the answers' pace), by mutations sent
+//   through the gateway as users send them, or straight to the scheduler subgraph (--via scheduler) so that the
+//   gateway's figures are the subscriptions' alone. --changes cancel-retry (default): a pool of submitted jobs, each
+//   cancelled (PENDING -> CANCELLED) and retried (CANCELLED -> PENDING) in turn, one mutation per change.
+//   --changes submit: each change a new job (PENDING); submitJob asks the registry for the version inside its
+//   transaction, which SQLite runs one at a time, so this path alone cannot reach high rates there. No node is
+//   enrolled, so jobs stay queued. Every event the subscribers get is counted, whatever made it.
+// - Latency: a result's arrival time at the subscriber minus the job's `updatedAt` as the event carries it (the time
+//   the scheduler made the change, before its commit), same machine, same clock; 1 ms resolution at the source.
+// - Where the latency goes: one more subscriber (in this process) subscribes to the scheduler subgraph directly, as
+//   the gateway does; its latency is the scheduler's part (commit, its stream reader, its WebSocket), the rest is the
+//   gateway's (the entity fetch to the registry, the fan-out) and the subscribers' own.
+// - Subgraph requests per event: the gateway's own counters (FederatedSubscriptions.stats: entityFetches / events),
+//   read in its process, over the measured window.
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createClient, type Client } from 'graphql-ws';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { serviceIdentity, type Identity } from '../common/auth/identity';
+import { signedHeaders, subscriptionRequest, SUBSCRIPTION_CONNECT } from '../common/auth/request-signature';
+import type { SubscriptionStats } from '../gateway/subscriptions/federated-subscriptions';
+import { HISTOGRAM_STEP_MS, type ClientsMessage, type ClientsReport, type ClientsRequest, type ClientsSnapshot } from './subscriptions-clients';
+import type { ServiceMessage, ServiceReport, ServiceRequest } from './subscriptions-service';
+
+const USAGE = `Usage: npx tsx bench/subscriptions.ts [flags]
+
+  --subscribers N        graphql-ws subscribers, one WebSocket each, all on the same operation (default 1000)
+  --rate N               job state changes per second to cause, one mutation each (default 1000)
+  --changes cancel-retry|submit
+                         how: cancel and retry jobs of a pool in turn (default; cheap mutations), or submit a new
+                         job per change (submitJob calls the registry inside its transaction: slower, on SQLite serial)
+  --seconds S            measured seconds (default 20)
+  --warmup S             seconds of the same load before measuring, discarded (default 5)
+  --drain S              after the measured window, how long to wait for results still on their way (default 15)
+  --client-processes N   processes the subscribers are spread over (default: 2 from 200 subscribers, else 1)
+  --via gateway|scheduler
+                         where the mutations go: through the gateway as users send them (default), or straight to the
+                         scheduler subgraph (signed as the gateway signs), so the gateway's CPU is the subscriptions' alone
+  --max-in-flight N      mutations waiting for an answer at most; past it the schedule slips (default 200)
+  --db sqlite|postgres   where the services keep their data (default sqlite)
+  --postgres-url URL     server on which a database is created (and dropped) for --db postgres
+                         (default postgres://postgres@127.0.0.1:5432/test)
+  --subscriber-buffer N  results that may wait for one subscriber before the gateway cuts it off
+                         (TOUCHLINE_SUBSCRIBER_BUFFER; default: the gateway's own, 1000)
+  --help                 show this help
+
+Latency is measured from the job's updatedAt (when the scheduler made the change) to the result's arrival at the
+subscriber. eventsPerSecond counts results delivered to subscribers (each event once per subscriber that got it).`;
+
+const SUBSCRIPTION = `subscription JobBoard($filter: JobUpdatesFilter) {
+  jobUpdated(filter: $filter) { id state sequence updatedAt node { name } modelVersion { version model { name } } }
+}`;
+const SUBMIT = 'mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { job { id } userErrors { message } } }';
+const MODEL = 'xg-premier-league';
+const VERSION = '1.4.0';
+const ADMIN_KEY = `tl_bench-${randomBytes(16).toString('hex')}`;
+const INTERNAL_SECRET = randomBytes(32).toString('hex');
+/** Who submits when --via scheduler: an operator, as the gateway would sign for one. */
+const SUBMITTER: Identity = { kind: 'apiKey', id: 'subscriptions-benchmark', name: 'subscriptions benchmark', role: 'operator' };
+const READY_TIMEOUT_MS = 120_000;
+const SUBSCRIBE_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const PROGRESS_EVERY_MS = 2_000;
+const OTHER_LOAD_WARNING_PERCENT = 15;
+const POSTGRES_GROUP = 'postgres backends';
+
+const RESULTS_FILE = path.join(__dirname, 'results/subscriptions.json');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  subscribers: number;
+  rate: number;
+  seconds: number;
+  warmupSeconds: number;
+  drainSeconds: number;
+  clientProcesses: number;
+  submitVia: 'gateway' | 'scheduler';
+  changes: 'cancel-retry' | 'submit';
+  maxInFlight: number;
+  db: 'sqlite' | 'postgres';
+  postgresUrl: string;
+  subscriberBuffer: number | undefined;
+}
+
+class UsageError extends Error {}
+
+function parseOptions(argv: string[]): Options | undefined {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        subscribers: { type: 'string', default: '1000' },
+        rate: { type: 'string', default: '1000' },
+        seconds: { type: 'string', default: '20' },
+        warmup: { type: 'string', default: '5' },
+        drain: { type: 'string', default: '15' },
+        'client-processes': { type: 'string' },
+        via: { type: 'string', default: 'gateway' },
+        changes: { type: 'string', default: 'cancel-retry' },
+        'max-in-flight': { type: 'string', default: '200' },
+        db: { type: 'string', default: 'sqlite' },
+        'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+        'subscriber-buffer': { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return undefined;
+  }
+  if (values.db !== 'sqlite' && values.db !== 'postgres') throw new UsageError(`--db must be sqlite or postgres (got ${values.db})`);
+  const via = values.via;
+  if (via !== 'gateway' && via !== 'scheduler') throw new UsageError(`--via must be gateway or scheduler (got ${via})`);
+  const changes = values.changes;
+  if (changes !== 'cancel-retry' && changes !== 'submit') throw new UsageError(`--changes must be cancel-retry or submit (got ${changes})`);
+  const subscribers = wholeNumber('--subscribers', values.subscribers, 1);
+  const clientProcesses = values['client-processes'] === undefined ? (subscribers >= 200 ? 2 : 1) : wholeNumber('--client-processes', values['client-processes'], 1);
+  return {
+    subscribers,
+    rate: positiveNumber('--rate', values.rate),
+    seconds: positiveNumber('--seconds', values.seconds),
+    warmupSeconds: wholeNumber('--warmup', values.warmup, 0),
+    drainSeconds: wholeNumber('--drain', values.drain, 1),
+    clientProcesses: Math.min(clientProcesses, subscribers),
+    submitVia: via,
+    changes,
+    maxInFlight: wholeNumber('--max-in-flight', values['max-in-flight'], 1),
+    db: values.db,
+    postgresUrl: values['postgres-url'],
+    subscriberBuffer: values['subscriber-buffer'] === undefined ? undefined : wholeNumber('--subscriber-buffer', values['subscriber-buffer'], 1),
+  };
+}
+
+function wholeNumber(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new UsageError(`${flag} must be a whole number of at least ${min} (got ${text})`);
+  return value;
+}
+
+function positiveNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a number above 0 (got ${text})`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clean-up: everything this run created is undone once, on success, failure or Ctrl-C, newest first.
+
+const cleanups: { label: string; run: () => Promise<void> }[] = [];
+let cleaning: Promise<void> | undefined;
+let interrupted = false;
+
+class InterruptedError extends Error {}
+
+function stopIfInterrupted(): void {
+  if (interrupted) throw new InterruptedError('interrupted');
+}
+
+function onCleanup(label: string, run: () => Promise<void>): void {
+  cleanups.push({ label, run });
+}
+
+function cleanUp(): Promise<void> {
+  return (cleaning ??= (async () => {
+    for (const { label, run } of cleanups.reverse()) {
+      try {
+        await run();
+      } catch (error) {
+        console.error(`  could not ${label}: ${(error as Error).message}`);
+      }
+    }
+  })());
+}
+
+function progress(message: string): void {
+  console.log(`› ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child processes: forked from this file's folder (so they run under tsx too), spoken to over IPC.
+
+interface Child<TMessage> {
+  name: string;
+  pid: number;
+  process: ChildProcess;
+  /** Its stdout and stderr so far (the last 64 KiB). */
+  output(): string;
+  hasExited(): boolean;
+  exited: Promise<void>;
+  /** The next message that `accept` takes (failing if the process exits first or `timeoutMs` passes). */
+  next<T extends TMessage>(accept: (message: TMessage) => message is T, timeoutMs: number): Promise<T>;
+}
+
+function forkChild<TMessage>(name: string, script: string, args: string[], env: Record<string, string>): Child<TMessage> {
+  let output = '';
+  const append = (chunk: Buffer | string) => {
+    output = (output + chunk.toString()).slice(-64 * 1024);
+  };
+  const child = fork(path.join(__dirname, script), args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  if (child.pid === undefined) throw new Error(`could not start ${name}`);
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  let exitedYet = false;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    exitedYet = true;
+    resolve();
+  }));
+  const handle: Child<TMessage> = {
+    name,
+    pid: child.pid,
+    process: child,
+    output: () => output,
+    hasExited: () => exitedYet,
+    exited,
+    next: (accept, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const onMessage = (message: TMessage) => {
+          if (!accept(message)) return;
+          done();
+          resolve(message);
+        };
+        const onExit = () => {
+          done();
+          reject(new Error(`${name} exited:\n${output}`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${name} did not answer within ${timeoutMs / 1000} s:\n${output.slice(-4000)}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        if (exitedYet) onExit();
+      }),
+  };
+  onCleanup(`stop ${name} (pid ${child.pid})`, () => stopChild(handle));
+  return handle;
+}
+
+/** Asks over IPC, then SIGTERM by PID, then SIGKILL if it has not exited in time. */
+async function stopChild<T>(child: Child<T>, request?: object): Promise<void> {
+  if (child.hasExited()) return;
+  if (request && child.process.connected) child.process.send(request);
+  else {
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([child.exited.then(() => 'exited' as const), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)))]);
+  clearTimeout(timer);
+  if (outcome === 'timeout' && !child.hasExited()) {
+    console.error(`  ${child.name} (pid ${child.pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`);
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await child.exited;
+  }
+}
+
+let requestIds = 0;
+
+/** A service's figures; it answers from its event loop, so a saturated service answers late. */
+async function askService(service: Child<ServiceMessage>, timeoutMs = 120_000): Promise<ServiceReport> {
+  const id = ++requestIds;
+  service.process.send({ type: 'report', id } satisfies ServiceRequest);
+  const answer = await service.next((m): m is Extract<ServiceMessage, { type: 'report' }> => m.type === 'report' && m.id === id, timeoutMs);
+  return answer.report;
+}
+
+async function askClients<K extends 'snapshot' | 'report'>(clients: Child<ClientsMessage>, type: K, timeoutMs = 30_000) {
+  const id = ++requestIds;
+  clients.process.send({ type, id } satisfies ClientsRequest);
+  const answer = await clients.next((m): m is Extract<ClientsMessage, { type: K }> => m.type === type && 'id' in m && m.id === id, timeoutMs);
+  return answer as Extract<ClientsMessage, { type: K }>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The platform: three subgraphs and the gateway, each a process, on ports the OS chose.
+
+interface Platform {
+  gatewayUrl: string;
+  schedulerUrl: string;
+  gateway: Child<ServiceMessage>;
+  all: Child<ServiceMessage>[];
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+async function startService(name: string, env: Record<string, string>): Promise<Child<ServiceMessage>> {
+  const service = forkChild<ServiceMessage>(name, 'subscriptions-service.ts', [name], env);
+  const answer = await service.next((m): m is Exclude<ServiceMessage, { type: 'report' }> => m.type === 'ready' || m.type === 'failed', READY_TIMEOUT_MS);
+  if (answer.type === 'failed') throw new Error(`${name} could not start: ${answer.error}\n${service.output()}`);
+  return service;
+}
+
+async function startPlatform(options: Options, dataDir: string, databaseUrl: string | undefined): Promise<Platform> {
+  const [gatewayPort, registryPort, schedulerPort, monitoringPort] = (await freePorts(4)) as [number, number, number, number];
+  const subgraphUrl = (port: number) => `http://127.0.0.1:${port}/graphql`;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    LOG_LEVEL: 'warn',
+    TOUCHLINE_LOG_FORMAT: 'json',
+    TOUCHLINE_DATA_DIR: dataDir,
+    TOUCHLINE_INTERNAL_SECRET: INTERNAL_SECRET,
+    TOUCHLINE_ADMIN_KEY: ADMIN_KEY,
+    PORT: String(gatewayPort),
+    TOUCHLINE_REGISTRY_PORT: String(registryPort),
+    TOUCHLINE_SCHEDULER_PORT: String(schedulerPort),
+    TOUCHLINE_MONITORING_PORT: String(monitoringPort),
+    TOUCHLINE_REGISTRY_URL: subgraphUrl(registryPort),
+    TOUCHLINE_SCHEDULER_URL: subgraphUrl(schedulerPort),
+    TOUCHLINE_MONITORING_URL: subgraphUrl(monitoringPort),
+    // One key holds every subscriber; the default cap (1,000 per key) would refuse the last of a larger run.
+    TOUCHLINE_MAX_SUBSCRIPTIONS_PER_KEY: String(options.subscribers + 100),
+    // The supergraph does not change during the run: no composition polling in the measurement.
+    TOUCHLINE_COMPOSE_POLL_SECONDS: '0',
+    ...(options.subscriberBuffer === undefined ? {} : { TOUCHLINE_SUBSCRIBER_BUFFER: String(options.subscriberBuffer) }),
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  };
+  progress('starting the registry, scheduler and monitoring subgraphs (one process each)');
+  const subgraphs = await Promise.all(['registry', 'scheduler', 'monitoring'].map((name) => startService(name, env)));
+  progress('starting the gateway (it composes the supergraph from the running subgraphs)');
+  const gateway = await startService('gateway', env);
+  return { gatewayUrl: subgraphUrl(gatewayPort), schedulerUrl: subgraphUrl(schedulerPort), gateway, all: [gateway, ...subgraphs] };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data: a temporary folder (SQLite files) or a PostgreSQL database of this run's own.
+
+function makeDataDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'touchline-bench-'));
+  onCleanup(`remove ${dir}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface BenchDatabase {
+  url: string;
+  /** The PIDs of the PostgreSQL server processes serving this database's connections right now. */
+  backendPids(): Promise<number[]>;
+}
+
+async function createDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const name = `touchline_bench_${randomBytes(6).toString('hex')}`;
+  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  onCleanup(`drop database ${name}`, async () => {
+    await withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  progress(`created PostgreSQL database ${name}`);
+  const backendPids = () =>
+    withClient(serverUrl, async (client) => {
+      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+      return rows.map((row) => row.pid).filter((pid) => fs.existsSync(`/proc/${pid}/stat`));
+    });
+  return { url: url.href, backendPids };
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests: the seeding mutations, and the mutations that cause the state changes.
+
+interface Target {
+  url: URL;
+  headers(body: string): Record<string, string>;
+}
+
+function gatewayTarget(url: string): Target {
+  return { url: new URL(url), headers: (body) => ({ 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}`, 'content-length': String(Buffer.byteLength(body)) }) };
+}
+
+/** The scheduler subgraph, called as the gateway calls it: each request signed over its body. */
+function schedulerTarget(url: string): Target {
+  const parsed = new URL(url);
+  return {
+    url: parsed,
+    headers: (body) => ({
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      ...signedHeaders(INTERNAL_SECRET, SUBMITTER, { method: 'POST', path: parsed.pathname, body }),
+    }),
+  };
+}
+
+function post(agent: http.Agent | undefined, target: Target, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(target.url, { method: 'POST', agent, headers: target.headers(body), timeout: REQUEST_TIMEOUT_MS }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Why a mutation's answer is not a success, or undefined when it is. */
+function problemOf(status: number, text: string): string | undefined {
+  if (status !== 200) return `HTTP ${status}: ${text.slice(0, 200)}`;
+  try {
+    const parsed = JSON.parse(text) as { data?: Record<string, { userErrors?: { message: string }[] } | null>; errors?: { message: string }[] };
+    const payload = parsed.data && Object.values(parsed.data)[0];
+    const problems = [...(parsed.errors ?? []), ...(payload?.userErrors ?? [])].map((error) => error.message);
+    if (problems.length > 0) return problems.join('; ');
+    return payload ? undefined : `no data: ${text.slice(0, 200)}`;
+  } catch {
+    return `not JSON: ${text.slice(0, 200)}`;
+  }
+}
+
+async function seed(gatewayUrl: string): Promise<void> {
+  progress(`registering model ${MODEL} with version ${VERSION}: every event needs its name and version from the registry`);
+  const target = gatewayTarget(gatewayUrl);
+  const mutations: [string, Record<string, unknown>][] = [
+    ['mutation($input: CreateModelInput!) { createModel(input: $input) { model { id } userErrors { message } } }', { name: MODEL, sport: 'football', owner: 'analytics-team' }],
+    [
+      'mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { modelVersion { id } userErrors { message } } }',
+      { model: MODEL, version: VERSION, command: ['sh', '-c', 'echo scoring'] },
+    ],
+  ];
+  for (const [query, input] of mutations) {
+    const response = await post(undefined, target, JSON.stringify({ query, variables: { input } }));
+    const problem = problemOf(response.status, response.body);
+    if (problem) throw new Error(`seeding failed: ${problem}`);
+  }
+}
+
+const CANCEL = 'mutation Cancel($input: CancelJobInput!) { cancelJob(input: $input) { job { id } userErrors { message } } }';
+const RETRY = 'mutation Retry($input: RetryJobInput!) { retryJob(input: $input) { job { id } userErrors { message } } }';
+const SUBMIT_BODY = JSON.stringify({ query: SUBMIT, variables: { input: { modelVersion: { model: MODEL, version: VERSION }, name: 'nightly-xg-scoring' } } });
+
+interface Submissions {
+  /** Mutations sent, each meant to make one state change. */
+  sent: number;
+  succeeded: number;
+  errors: number;
+  errorSamples: string[];
+  /** State changes that were due on the schedule but not sent: --max-in-flight mutations were already waiting. */
+  slipped: number;
+  latenciesMs: number[];
+}
+
+/** A job of the cancel-retry pool and the mutation that changes its state next. */
+interface PooledJob {
+  id: string;
+  next: 'cancel' | 'retry';
+}
+
+/** Submits the jobs of the cancel-retry pool (each a PENDING change too, before the measurement). */
+async function submitPool(target: Target, size: number): Promise<PooledJob[]> {
+  progress(`submitting ${size} jobs whose state the run changes back and forth (cancelJob, retryJob)`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const pool: PooledJob[] = [];
+  try {
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (pool.length < size) {
+        stopIfInterrupted();
+        const response = await post(agent, target, SUBMIT_BODY);
+        const problem = problemOf(response.status, response.body);
+        if (problem) throw new Error(`could not submit a job: ${problem}`);
+        const id = (JSON.parse(response.body) as { data: { submitJob: { job: { id: string } } } }).data.submitJob.job.id;
+        if (pool.length < size) pool.push({ id, next: 'cancel' });
+      }
+    }));
+  } finally {
+    agent.destroy();
+  }
+  return pool;
+}
+
+/**
+ * Makes state changes on a schedule of `rate` per second (open loop: a slow answer does not delay the next one, up
+ * to `maxInFlight` waiting at once), until `stop()`: each a job submitted (PENDING), or with a pool, a job of the
+ * pool cancelled (PENDING -> CANCELLED) or retried (CANCELLED -> PENDING), one mutation at a time per job.
+ */
+function startChanges(target: Target, rate: number, maxInFlight: number, pool: PooledJob[] | undefined) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight });
+  const idle = pool ? [...pool] : [];
+  const fresh = (): Submissions => ({ sent: 0, succeeded: 0, errors: 0, errorSamples: [], slipped: 0, latenciesMs: [] });
+  let counters = fresh();
+  let inFlight = 0;
+  const changeOne = () => {
+    const mine = counters;
+    const job = pool ? idle.shift()! : undefined;
+    const body = !job ? SUBMIT_BODY : JSON.stringify({ query: job.next === 'cancel' ? CANCEL : RETRY, variables: { input: { id: job.id } } });
+    mine.sent++;
+    inFlight++;
+    const sentAt = performance.now();
+    const noteError = (message: string) => {
+      mine.errors++;
+      if (mine.errorSamples.length < 5 && !mine.errorSamples.includes(message)) mine.errorSamples.push(message);
+    };
+    post(agent, target, body)
+      .then(
+        (response) => {
+          const problem = problemOf(response.status, response.body);
+          if (problem) noteError(problem);
+          else {
+            mine.succeeded++;
+            mine.latenciesMs.push(performance.now() - sentAt);
+          }
+          if (!job) return;
+          // A refusal says which state the job is in: "already ended" (cancelled) or "only ... can be retried".
+          if (!problem) job.next = job.next === 'cancel' ? 'retry' : 'cancel';
+          else if (/already ended/.test(problem)) job.next = 'retry';
+          else if (/can be retried/.test(problem)) job.next = 'cancel';
+        },
+        (error: unknown) => noteError(`request failed: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        inFlight--;
+        if (job) idle.push(job);
+      });
+  };
+  const started = performance.now();
+  let due = 0;
+  const timer = setInterval(() => {
+    const shouldHaveSent = Math.floor(((performance.now() - started) / 1000) * rate);
+    while (due < shouldHaveSent) {
+      if (inFlight >= maxInFlight || (pool && idle.length === 0)) {
+        counters.slipped += shouldHaveSent - due;
+        due = shouldHaveSent; // the schedule moves on: what could not be sent is not sent late in a burst
+        break;
+      }
+      due++;
+      changeOne();
+    }
+  }, 2);
+  return {
+    /** Starts counting afresh (the warm-up's changes are left out); returns what was counted so far. */
+    restart(): Submissions {
+      const before = counters;
+      counters = fresh();
+      return before;
+    },
+    current: () => counters,
+    inFlight: () => inFlight,
+    async stop(): Promise<Submissions> {
+      clearInterval(timer);
+      const deadline = Date.now() + REQUEST_TIMEOUT_MS;
+      while (inFlight > 0 && Date.now() < deadline) await sleep(20);
+      agent.destroy();
+      return counters;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Process figures from /proc: CPU time (utime + stime) and peak resident memory (VmHWM).
+
+const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+function statusMb(pid: number, field: string): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Starts the peak-RSS count afresh (Linux clear_refs), so VmHWM covers the measured window only. */
+function resetPeakRss(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function machineTicks(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
+}
+
+interface WatchedGroup {
+  name: string;
+  pids: number[];
+  memory: boolean;
+}
+
+interface ProcessFigures {
+  cpuPercent: number;
+  peakRssMb: number;
+  /** False when the peak could not be reset: it is then the peak of the process's whole life. */
+  peakIsWindowOnly: boolean;
+}
+
+/** CPU of each group (in % of one core: 200 % is both cores of a 2-core machine) and peak RSS over a window. */
+function watchProcesses(groups: WatchedGroup[]) {
+  const pids = [...new Set(groups.flatMap((group) => group.pids))];
+  const reset = new Map(groups.filter((group) => group.memory).flatMap((group) => group.pids).map((pid) => [pid, resetPeakRss(pid)]));
+  const before = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+  const ownBefore = process.cpuUsage();
+  const machineBefore = machineTicks();
+  const started = performance.now();
+  return () => {
+    const seconds = (performance.now() - started) / 1000;
+    const percent = (cpu: number) => round1((cpu / seconds) * 100);
+    const cpuOf = new Map(pids.map((pid) => {
+      const start = before.get(pid);
+      const end = cpuSeconds(pid);
+      return [pid, start === undefined || end === undefined ? 0 : end - start];
+    }));
+    const processes: Record<string, ProcessFigures> = {};
+    for (const group of groups) {
+      processes[group.name] = {
+        cpuPercent: percent(group.pids.reduce((sum, pid) => sum + cpuOf.get(pid)!, 0)),
+        peakRssMb: group.memory ? round1(group.pids.reduce((sum, pid) => sum + statusMb(pid, 'VmHWM'), 0)) : NaN,
+        peakIsWindowOnly: group.pids.every((pid) => reset.get(pid) === true),
+      };
+    }
+    const own = process.cpuUsage(ownBefore);
+    const ownSeconds = (own.user + own.system) / 1e6;
+    const machineAfter = machineTicks();
+    const machineSeconds = ((machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total)) * os.cpus().length * seconds;
+    const ours = [...cpuOf.values()].reduce((sum, cpu) => sum + cpu, 0) + ownSeconds;
+    return {
+      processes,
+      submitterCpuPercent: percent(ownSeconds),
+      machineCpuPercent: percent(machineSeconds),
+      otherCpuPercent: Math.max(0, percent(machineSeconds - ours)),
+    };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Subscribers
+
+async function startSubscribers(options: Options, platform: Platform): Promise<Child<ClientsMessage>[]> {
+  const shares = Array.from({ length: options.clientProcesses }, (_, index) =>
+    Math.floor(options.subscribers / options.clientProcesses) + (index < options.subscribers % options.clientProcesses ? 1 : 0));
+  progress(`opening ${options.subscribers} subscriptions (one WebSocket each) from ${shares.length} client process${shares.length > 1 ? 'es' : ''}`);
+  const started = performance.now();
+  const env = { PATH: process.env.PATH ?? '' };
+  const clients = shares.map((_, index) => forkChild<ClientsMessage>(`subscribers ${index + 1}`, 'subscriptions-clients.ts', [], env));
+  const opened = await Promise.all(
+    clients.map(async (child, index) => {
+      child.process.send({
+        type: 'open',
+        setup: { url: platform.gatewayUrl, key: ADMIN_KEY, count: shares[index]!, query: SUBSCRIPTION, variables: { filter: { model: MODEL } }, openConcurrency: 20 },
+      } satisfies ClientsRequest);
+      return child.next((m): m is Extract<ClientsMessage, { type: 'opened' }> => m.type === 'opened', SUBSCRIBE_TIMEOUT_MS);
+    }),
+  );
+  const failed = opened.reduce((sum, answer) => sum + answer.failed, 0);
+  if (failed > 0) throw new Error(`${failed} of ${options.subscribers} connections failed, for example: ${opened.find((answer) => answer.firstError)?.firstError}`);
+  // Connected is not yet subscribed: wait until the gateway counts every subscriber.
+  const deadline = Date.now() + SUBSCRIBE_TIMEOUT_MS;
+  for (;;) {
+    stopIfInterrupted();
+    const stats = (await askService(platform.gateway)).stats;
+    if (stats && stats.subscribers >= options.subscribers) {
+      progress(`${stats.subscribers} subscribers in ${stats.groups} group${stats.groups === 1 ? '' : 's'} at the gateway after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      return clients;
+    }
+    if (Date.now() > deadline) throw new Error(`only ${stats?.subscribers ?? 0} of ${options.subscribers} subscriptions reached the gateway`);
+    await sleep(200);
+  }
+}
+
+async function snapshotSubscribers(clients: Child<ClientsMessage>[]): Promise<ClientsSnapshot> {
+  const snapshots = await Promise.all(clients.map(async (child) => (await askClients(child, 'snapshot')).snapshot));
+  return snapshots.reduce((sum, s) => ({
+    received: sum.received + s.received,
+    incomplete: sum.incomplete + s.incomplete,
+    ended: sum.ended + s.ended,
+    cpuMicros: sum.cpuMicros + s.cpuMicros,
+    rssBytes: sum.rssBytes + s.rssBytes,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The probe: one subscription straight to the scheduler subgraph, signed as the gateway signs its own.
+
+const PROBE_SUBSCRIPTION = 'subscription Probe($filter: JobUpdatesFilter) { jobUpdated(filter: $filter) { sequence updatedAt } }';
+
+interface Probe {
+  setWindow(from: number, to: number): void;
+  /** Latencies (ms) of the events that arrived in the window. */
+  latenciesMs(): number[];
+  dispose(): Promise<void>;
+}
+
+function startProbe(schedulerUrl: string): Probe {
+  const variables = { filter: { model: MODEL } };
+  const client: Client = createClient({
+    url: schedulerUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    connectionParams: () => signedHeaders(INTERNAL_SECRET, serviceIdentity('gateway'), SUBSCRIPTION_CONNECT),
+  });
+  const latencies: number[] = [];
+  let window: { from: number; to: number } | undefined;
+  client.subscribe<{ jobUpdated?: { updatedAt?: string } }>(
+    {
+      query: PROBE_SUBSCRIPTION,
+      variables,
+      extensions: signedHeaders(INTERNAL_SECRET, SUBMITTER, subscriptionRequest({ query: PROBE_SUBSCRIPTION, variables })),
+    },
+    {
+      next: (result) => {
+        const arrived = performance.timeOrigin + performance.now();
+        const changedAt = Date.parse(result.data?.jobUpdated?.updatedAt ?? '');
+        if (window && arrived >= window.from && arrived < window.to && Number.isFinite(changedAt)) latencies.push(Math.max(0, arrived - changedAt));
+      },
+      error: (error) => console.warn(`  the probe's subscription to the scheduler ended: ${JSON.stringify(error).slice(0, 300)}`),
+      complete: () => undefined,
+    },
+  );
+  const probe: Probe = {
+    setWindow: (from, to) => (window = { from, to }),
+    latenciesMs: () => latencies,
+    dispose: async () => {
+      await client.dispose();
+    },
+  };
+  onCleanup('close the probe', () => probe.dispose());
+  return probe;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run
+
+interface Window {
+  seconds: number;
+  submissions: Submissions;
+  stats: SubscriptionStats;
+  machine: ReturnType<ReturnType<typeof watchProcesses>>;
+  clientCpuPercent: number;
+  drainSeconds: number;
+  drained: boolean;
+  reports: ClientsReport[];
+  probeLatenciesMs: number[];
+  /** The gateway's counters since it started, read after the drain: every event received by then has been completed. */
+  statsAtEnd: SubscriptionStats;
+}
+
+async function runLoad(options: Options, platform: Platform, clients: Child<ClientsMessage>[], probe: Probe, database: BenchDatabase | undefined): Promise<Window> {
+  const target = options.submitVia === 'gateway' ? gatewayTarget(platform.gatewayUrl) : schedulerTarget(platform.schedulerUrl);
+  const pool = options.changes === 'cancel-retry' ? await submitPool(target, options.maxInFlight + 50) : undefined;
+  const submitter = startChanges(target, options.rate, options.maxInFlight, pool);
+  try {
+    if (options.warmupSeconds > 0) {
+      progress(`warming up for ${options.warmupSeconds} s: ${options.rate} changes/s (${options.changes}) via the ${options.submitVia} (discarded)`);
+      await sleep(options.warmupSeconds * 1000);
+      stopIfInterrupted();
+      const warm = submitter.current();
+      if (warm.errors > 0) console.warn(`  ${warm.errors} mutations failed while warming up, for example: ${warm.errorSamples[0]}`);
+    }
+
+    progress(`measuring for ${options.seconds} s: ${options.rate} changes/s (${options.changes}) via the ${options.submitVia}, ${options.subscribers} subscribers`);
+    const from = Date.now();
+    const to = from + options.seconds * 1000;
+    for (const child of clients) child.process.send({ type: 'window', from, to } satisfies ClientsRequest);
+    probe.setWindow(from, to);
+    const groups: WatchedGroup[] = [
+      ...platform.all.map((service) => ({ name: service.name, pids: [service.pid], memory: true })),
+      { name: 'subscribers', pids: clients.map((child) => child.pid), memory: true },
+      ...(database ? [{ name: POSTGRES_GROUP, pids: await database.backendPids(), memory: false }] : []),
+    ];
+    const statsBefore = (await askService(platform.gateway)).stats!;
+    const clientsBefore = await snapshotSubscribers(clients);
+    submitter.restart();
+    const finish = watchProcesses(groups);
+    const windowStart = performance.now();
+
+    let last = { at: windowStart, received: clientsBefore.received, sent: 0, gatewayCpu: cpuSeconds(platform.gateway.pid) ?? 0 };
+    while (Date.now() < to) {
+      await sleep(Math.min(PROGRESS_EVERY_MS, Math.max(0, to - Date.now())));
+      stopIfInterrupted();
+      const now = performance.now();
+      const [gateway, subscribers] = await Promise.all([askService(platform.gateway, 1_500).catch(() => undefined), snapshotSubscribers(clients)]);
+      const submissions = submitter.current();
+      const gatewayCpu = cpuSeconds(platform.gateway.pid) ?? 0;
+      const seconds = (now - last.at) / 1000;
+      const gatewayFigures = gateway
+        ? `RSS ${Math.round(gateway.rssBytes / 2 ** 20)} MB, ${gateway.stats!.events - statsBefore.events} events, ${gateway.stats!.entityFetches - statsBefore.entityFetches} entity fetches`
+        : `RSS ${Math.round(statusMb(platform.gateway.pid, 'VmRSS'))} MB, its event loop too busy to report within 1.5 s`;
+      progress(
+        `${((now - windowStart) / 1000).toFixed(0).padStart(3)} s: ${Math.round((submissions.sent - last.sent) / seconds)} mutations/s sent ` +
+          `(${submitter.inFlight()} waiting, ${submissions.errors} failed), ${Math.round((subscribers.received - last.received) / seconds)} results/s delivered; ` +
+          `gateway ${Math.round(((gatewayCpu - last.gatewayCpu) / seconds) * 100)} % CPU, ${gatewayFigures}` +
+          (subscribers.ended > 0 ? `, ${subscribers.ended} subscriptions ended` : ''),
+      );
+      last = { at: now, received: subscribers.received, sent: submissions.sent, gatewayCpu };
+    }
+    const machine = finish();
+    const seconds = (performance.now() - windowStart) / 1000;
+    const statsAfter = (await askService(platform.gateway)).stats!;
+    const clientsAfter = await snapshotSubscribers(clients);
+    const submissions = await submitter.stop();
+
+    // Results still on their way when the window closed: wait until none has arrived for a second.
+    progress(`window closed; waiting up to ${options.drainSeconds} s for results still on their way`);
+    const drainStart = performance.now();
+    let received = (await snapshotSubscribers(clients)).received;
+    let quietSince = performance.now();
+    let drained = false;
+    while (performance.now() - drainStart < options.drainSeconds * 1000) {
+      await sleep(250);
+      stopIfInterrupted();
+      const now = (await snapshotSubscribers(clients)).received;
+      if (now !== received) {
+        received = now;
+        quietSince = performance.now();
+      } else if (performance.now() - quietSince >= 1_000) {
+        drained = true;
+        break;
+      }
+    }
+    const drainSeconds = Math.max(0, (quietSince - drainStart) / 1000);
+    const reports = await Promise.all(clients.map(async (child) => (await askClients(child, 'report')).report));
+    const statsAtEnd = (await askService(platform.gateway)).stats!;
+    return {
+      seconds,
+      submissions,
+      stats: {
+        groups: statsAfter.groups,
+        subscribers: statsAfter.subscribers,
+        events: statsAfter.events - statsBefore.events,
+        entityFetches: statsAfter.entityFetches - statsBefore.entityFetches,
+      },
+      machine,
+      clientCpuPercent: round1(((clientsAfter.cpuMicros - clientsBefore.cpuMicros) / 1e6 / seconds) * 100),
+      drainSeconds: round2(drainSeconds),
+      drained,
+      reports,
+      probeLatenciesMs: probe.latenciesMs(),
+      statsAtEnd,
+    };
+  } finally {
+    await submitter.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+/** Nearest-rank percentile from the merged histogram (and the latencies beyond it). */
+function histogramPercentile(histogram: number[], overflow: number[], total: number, p: number): number {
+  if (total === 0) return NaN;
+  const rank = Math.max(1, Math.ceil((p / 100) * total));
+  let seen = 0;
+  for (let bucket = 0; bucket < histogram.length; bucket++) {
+    seen += histogram[bucket]!;
+    if (seen >= rank) return (bucket + 1) * HISTOGRAM_STEP_MS;
+  }
+  const sorted = [...overflow].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, rank - seen - 1)] ?? NaN;
+}
+
+function sortedPercentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function buildReport(options: Options, platform: Platform, window: Window) {
+  const histogram: number[] = [];
+  for (const report of window.reports) report.histogram.forEach((count, bucket) => (histogram[bucket] = (histogram[bucket] ?? 0) + count));
+  for (let bucket = 0; bucket < histogram.length; bucket++) histogram[bucket] ??= 0;
+  const overflow = window.reports.flatMap((report) => report.overflow);
+  const delivered = window.reports.reduce((sum, report) => sum + report.windowReceived, 0);
+  const latency = (p: number) => round2(histogramPercentile(histogram, overflow, delivered, p));
+  let latencySum = 0;
+  histogram.forEach((count, bucket) => (latencySum += count * (bucket + 0.5) * HISTOGRAM_STEP_MS));
+  latencySum += overflow.reduce((sum, value) => sum + value, 0);
+
+  // Completeness: every event whose change happened in the window, and how many subscribers got it.
+  const bySequence = new Map<string, number>();
+  for (const report of window.reports) for (const [sequence, count] of Object.entries(report.receivedBySequence)) bySequence.set(sequence, (bySequence.get(sequence) ?? 0) + count);
+  const changes = bySequence.size;
+  const deliveriesOfWindowChanges = [...bySequence.values()].reduce((sum, count) => sum + count, 0);
+  const submitLatencies = [...window.submissions.latenciesMs].sort((a, b) => a - b);
+  const probeLatencies = [...window.probeLatenciesMs].sort((a, b) => a - b);
+  const gatewayFigures = window.machine.processes.gateway!;
+  const closeReasons: Record<string, number> = {};
+  for (const report of window.reports) for (const [reason, count] of Object.entries(report.closeReasons)) closeReasons[reason] = (closeReasons[reason] ?? 0) + count;
+
+  return {
+    benchmark: 'subscriptions',
+    timestamp: new Date().toISOString(),
+    parameters: {
+      subscribers: options.subscribers,
+      rate: options.rate,
+      seconds: options.seconds,
+      warmupSeconds: options.warmupSeconds,
+      clientProcesses: options.clientProcesses,
+      via: options.submitVia,
+      changes: options.changes,
+      maxInFlight: options.maxInFlight,
+      db: options.db,
+      subscriberBuffer: options.subscriberBuffer ?? 'default',
+      subscription: SUBSCRIPTION.replace(/\s+/g, ' '),
+      variables: { filter: { model: MODEL } },
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+    },
+    method: {
+      stateChanges:
+        options.changes === 'submit'
+          ? 'each job submitted is one state change (PENDING); no node is enrolled, so jobs stay queued'
+          : 'jobs of a pool cancelled (PENDING -> CANCELLED) and retried (CANCELLED -> PENDING) in turn, one mutation per change',
+      latency: "result's arrival at the subscriber minus the job's updatedAt in the event (when the scheduler made the change); same clock",
+      eventsPerSecond: 'results that arrived at subscribers during the measured window, per second (each event counts once per subscriber)',
+      subgraphRequestsPerEvent:
+        "the gateway's FederatedSubscriptions.stats over the whole run, read after the drain: entityFetches / events (over the window alone it is skewed when completions lag behind arrivals)",
+      peakRssMb: "the gateway process's VmHWM, reset at the start of the measured window",
+      schedulerDirect: 'one subscriber straight to the scheduler subgraph, same latency method: the part of the latency that is not the gateway\'s',
+    },
+    p50LatencyMs: latency(50),
+    p90LatencyMs: latency(90),
+    p99LatencyMs: latency(99),
+    maxLatencyMs: latency(100),
+    meanLatencyMs: round2(latencySum / Math.max(1, delivered)),
+    eventsPerSecond: round1(delivered / window.seconds),
+    subgraphRequestsPerEvent: round3(window.statsAtEnd.entityFetches / Math.max(1, window.statsAtEnd.events)),
+    peakRssMb: gatewayFigures.peakRssMb,
+    gatewayCpuPercent: gatewayFigures.cpuPercent,
+    /** Distinct state changes per second that reached the subscribers (from the events' sequences). */
+    stateChangesPerSecond: round1(changes / window.seconds),
+    /** The same latency for one subscriber straight on the scheduler subgraph (no gateway). */
+    schedulerDirect: {
+      events: probeLatencies.length,
+      p50LatencyMs: round2(sortedPercentile(probeLatencies, 50)),
+      p99LatencyMs: round2(sortedPercentile(probeLatencies, 99)),
+      maxLatencyMs: round2(probeLatencies.at(-1) ?? NaN),
+    },
+    upstreamEventsPerSecond: round1(window.stats.events / window.seconds),
+    /** The mutations that made the changes. */
+    mutations: {
+      perSecond: round1(window.submissions.succeeded / window.seconds),
+      sent: window.submissions.sent,
+      succeeded: window.submissions.succeeded,
+      errors: window.submissions.errors,
+      errorSamples: window.submissions.errorSamples,
+      slippedFromSchedule: window.submissions.slipped,
+      p50LatencyMs: round2(sortedPercentile(submitLatencies, 50)),
+      p99LatencyMs: round2(sortedPercentile(submitLatencies, 99)),
+    },
+    delivery: {
+      resultsInWindow: delivered,
+      changesInWindow: changes,
+      /** Of the changes made in the window, the share of (change, subscriber) pairs delivered by the end of the drain. */
+      deliveredFraction: round3(deliveriesOfWindowChanges / Math.max(1, changes * options.subscribers)),
+      /** Seconds after the window until the last result arrived (a backlog drains here). */
+      drainSeconds: window.drainSeconds,
+      drained: window.drained,
+      incompleteResults: window.reports.reduce((sum, report) => sum + report.incomplete, 0),
+      outOfOrder: window.reports.reduce((sum, report) => sum + report.outOfOrder, 0),
+      endedSubscriptions: window.reports.reduce((sum, report) => sum + report.ended, 0),
+      closeReasons,
+      errorSamples: [...new Set(window.reports.flatMap((report) => report.errorSamples))].slice(0, 5),
+    },
+    /** The gateway's counters over the measured window, and over its whole life (read after the drain). */
+    gatewayStats: { window: window.stats, wholeRun: window.statsAtEnd },
+    processes: window.machine.processes,
+    subscribersCpuPercent: window.clientCpuPercent,
+    submitterCpuPercent: window.machine.submitterCpuPercent,
+    machineCpuPercent: window.machine.machineCpuPercent,
+    otherCpuPercent: window.machine.otherCpuPercent,
+    serviceLogWarnings: countLoggedWarnings(platform.all),
+  };
+}
+
+type Report = ReturnType<typeof buildReport>;
+
+function countLoggedWarnings(services: Child<ServiceMessage>[]): Record<string, number> {
+  return Object.fromEntries(
+    services.map((service) => [
+      service.name,
+      service.output().split('\n').filter((line) => {
+        try {
+          return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 40;
+        } catch {
+          return false;
+        }
+      }).length,
+    ]),
+  );
+}
+
+function printSummary(report: Report): void {
+  const p = report.parameters;
+  const d = report.delivery;
+  const s = report.mutations;
+  const lines = [
+    '',
+    `Subscriptions benchmark: ${p.subscribers} subscribers (${p.clientProcesses} client process${p.clientProcesses > 1 ? 'es' : ''}), ${p.rate} changes/s wanted (${p.changes} via the ${p.via}), ` +
+      `${p.warmupSeconds} s warm-up + ${p.seconds} s measured, ${p.db}, ${p.cpus} CPUs`,
+    '',
+    `  latency, change to client   p50 ${report.p50LatencyMs} ms   p90 ${report.p90LatencyMs} ms   p99 ${report.p99LatencyMs} ms   max ${report.maxLatencyMs} ms   (mean ${report.meanLatencyMs} ms)`,
+    `  scheduler alone (1 direct)  p50 ${report.schedulerDirect.p50LatencyMs} ms   p99 ${report.schedulerDirect.p99LatencyMs} ms   max ${report.schedulerDirect.maxLatencyMs} ms   (${report.schedulerDirect.events} events)`,
+    `  delivered                   ${report.eventsPerSecond} results/s to subscribers; ${report.stateChangesPerSecond} state changes/s reached them (${report.upstreamEventsPerSecond} events/s into the gateway)`,
+    `  completeness                ${(d.deliveredFraction * 100).toFixed(1)} % of (change, subscriber) pairs delivered; last result ${d.drainSeconds} s after the window` +
+      `${d.drained ? '' : ' (still arriving when the drain ended)'}; ${d.endedSubscriptions} subscriptions ended, ${d.incompleteResults} incomplete, ${d.outOfOrder} out of order`,
+    `  subgraph requests per event ${report.subgraphRequestsPerEvent} (${report.gatewayStats.wholeRun.entityFetches} entity fetches for ${report.gatewayStats.wholeRun.events} events over the run, ` +
+      `${report.gatewayStats.wholeRun.groups} upstream group${report.gatewayStats.wholeRun.groups === 1 ? '' : 's'}; in the window ${report.gatewayStats.window.entityFetches} for ${report.gatewayStats.window.events})`,
+    `  mutations                   ${s.perSecond}/s succeeded (p50 ${s.p50LatencyMs} ms, p99 ${s.p99LatencyMs} ms), ${s.errors} failed, ${s.slippedFromSchedule} slipped from the schedule`,
+    '',
+    `  process             CPU % of one core   peak RSS MB`,
+    ...Object.entries(report.processes).map(([name, figures]) => `  ${name.padEnd(22)}${String(figures.cpuPercent).padStart(12)}${(Number.isNaN(figures.peakRssMb) ? '-' : String(figures.peakRssMb)).padStart(14)}`),
+    `  ${'submitter (this one)'.padEnd(22)}${String(report.submitterCpuPercent).padStart(12)}`,
+    `  whole machine (${p.cpus} CPUs = ${p.cpus * 100} %): ${report.machineCpuPercent} % busy; processes not of this benchmark: ${report.otherCpuPercent} %`,
+  ];
+  if (report.otherCpuPercent >= OTHER_LOAD_WARNING_PERCENT) lines.push(`  ! other processes used ${report.otherCpuPercent} % CPU while measuring: these figures are disturbed`);
+  for (const sample of s.errorSamples) lines.push(`  ! mutation error: ${sample}`);
+  for (const sample of d.errorSamples) lines.push(`  ! subscriber: ${sample}`);
+  for (const [reason, count] of Object.entries(d.closeReasons)) lines.push(`  ! ${count} connections closed: ${reason}`);
+  const warnings = Object.entries(report.serviceLogWarnings).filter(([, count]) => count > 0);
+  if (warnings.length > 0) lines.push(`  ! services logged warnings or errors: ${warnings.map(([name, count]) => `${name} ${count}`).join(', ')}`);
+  console.log(lines.join('\n'));
+}
+
+function writeResults(report: Report): void {
+  fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nWrote ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) return;
+  const dataDir = makeDataDir();
+  const database = options.db === 'postgres' ? await createDatabase(options.postgresUrl) : undefined;
+  const platform = await startPlatform(options, dataDir, database?.url);
+  progress(`gateway ready at ${platform.gatewayUrl} (pid ${platform.gateway.pid})`);
+  await seed(platform.gatewayUrl);
+  stopIfInterrupted();
+  const clients = await startSubscribers(options, platform);
+  onCleanup('close the subscribers', async () => {
+    await Promise.all(clients.map((child) => stopChild(child, { type: 'close' } satisfies ClientsRequest)));
+  });
+  const probe = startProbe(platform.schedulerUrl);
+  const window = await runLoad(options, platform, clients, probe, database);
+  const report = buildReport(options, platform, window);
+  printSummary(report);
+  writeResults(report);
+  if (report.mutations.errors > 0 || report.delivery.incompleteResults > 0) process.exitCode = 1;
+}
+
+// `on`, not `once`: a second signal (a second Ctrl-C, or tsx relaying the first) must not cut the clean-up short.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${signal}: stopping the services and removing what this run created`);
+    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+
+main()
+  .catch((error: unknown) => {
+    process.exitCode = 1;
+    if (error instanceof InterruptedError) return;
+    console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : `Benchmark failed: ${(error as Error).stack ?? String(error)}`);
+  })
+  .finally(async () => {
+    if (cleanups.length > 0) progress('cleaning up');
+    await cleanUp();
+  });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
