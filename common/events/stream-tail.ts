@@ -180,3 +180,10 @@ export class StreamTail<TRow extends StreamRow, TEvent> {
     return rows.length === 0 ? [] : this.options.load(rows);
   }
 }
+
+/** A subscription's `after` argument as a stream position, or BAD_USER_INPUT naming it. */
+export function parseAfter(after: string | null | undefined): number | undefined {
+  if (after == null) return undefined;
+  if (!/^\d{1,15}$/.test(after)) throw new BadInputError('after', `"${after.slice(0, 40)}" is not a sequence received from this subscription`);
+  return Number(after);
+}

@@ -26,7 +26,12 @@ describe('subscription access and limits', () => {
 
   beforeAll(async () => {
     touchline = await startTestPlatform('sqlite', {
-      env: { TOUCHLINE_HEARTBEAT_INTERVAL_SECONDS: '1', TOUCHLINE_SUBSCRIBER_BUFFER: String(BUFFER), TOUCHLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2' },
+      env: {
+        TOUCHLINE_HEARTBEAT_INTERVAL_SECONDS: '1',
+        TOUCHLINE_SUBSCRIBER_BUFFER: String(BUFFER),
+        TOUCHLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2',
+        TOUCHLINE_WS_IDLE_TIMEOUT_SECONDS: '1',
+      },
     });
     const token = await createJoinToken(touchline);
     agents.push(await startAgent(touchline, { name: 'node-a', joinToken: token, labels: 'pool=a' }));
@@ -48,6 +53,17 @@ describe('subscription access and limits', () => {
       expect(closed?.reason).toMatch(key ? /Unauthorized: .*(invalid|unknown|not)/i : /Unauthorized: Authentication required/);
       expect(subscription.results).toEqual([]);
     }
+  });
+
+  it('closes a connection that holds no subscription for the idle timeout, and keeps one that does', async () => {
+    const idle = await rawConnection(touchline.url);
+    sockets.push(idle.socket);
+    const busy = subscribe(client(), `subscription { jobUpdated { id } }`);
+    const closed = await idle.closed;
+    expect(closed).toEqual({ code: 1000, reason: 'Idle: no subscription for a while' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(busy.ended).toBeUndefined();
+    busy.stop();
   });
 
   it("refuses a subscription the caller's role does not allow", async () => {
@@ -142,6 +158,20 @@ describe('subscription access and limits', () => {
     expect(rest.map((r) => r.data?.jobUpdated.sequence)).toEqual(fastResults.slice(slow.received.length).map((r) => r.data?.jobUpdated.sequence));
   });
 });
+
+/** A graphql-ws connection by hand, acknowledged and holding no subscription. */
+async function rawConnection(url: string) {
+  const socket = new WebSocket(wsUrl(url), 'graphql-transport-ws');
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise<void>((resolve, reject) => {
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer tl_test-admin-key-0123456789abcdef' } })));
+    socket.on('error', reject);
+    socket.on('message', (data) => {
+      if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') resolve();
+    });
+  });
+  return { socket, closed };
+}
 
 /** A graphql-ws client by hand, over a raw WebSocket, so that the test can stop reading from it. */
 async function rawSubscription(url: string, query: string, variables: Record<string, unknown>) {

@@ -4,7 +4,7 @@
 import { Arg, Resolver, Root, Subscription } from 'type-graphql';
 import { In, type EntityManager } from 'typeorm';
 import type { BoundedQueue } from '../../../common/events/bounded-queue';
-import { StreamTail } from '../../../common/events/stream-tail';
+import { parseAfter, StreamTail } from '../../../common/events/stream-tail';
 import type { Database } from '../../../common/db/database';
 import { BadInputError } from '../../../common/graphql/errors';
 import type { Logger } from '../../../common/logger';
@@ -119,10 +119,4 @@ async function subscribeToModels(ctx: RegistryContext, args: ModelStreamArgs, ac
     accept: (update) => (!modelId || update.modelId === modelId) && accept(update),
     limit: ctx.subscriptionSettings.subscriberBuffer,
   });
-}
-
-function parseAfter(after: string | null | undefined): number | undefined {
-  if (after == null) return undefined;
-  if (!/^\d{1,15}$/.test(after)) throw new BadInputError('after', `"${after.slice(0, 40)}" is not a sequence received from this subscription`);
-  return Number(after);
 }

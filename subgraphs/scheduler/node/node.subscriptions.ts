@@ -4,7 +4,7 @@
 import { Arg, Field, InputType, Resolver, Root, Subscription } from 'type-graphql';
 import { In, type EntityManager } from 'typeorm';
 import type { BoundedQueue } from '../../../common/events/bounded-queue';
-import { StreamTail } from '../../../common/events/stream-tail';
+import { parseAfter, StreamTail } from '../../../common/events/stream-tail';
 import type { Database } from '../../../common/db/database';
 import { BadInputError } from '../../../common/graphql/errors';
 import type { Logger } from '../../../common/logger';
@@ -80,10 +80,4 @@ function subscribeToNodes(ctx: SchedulerContext, args: NodeUpdatedArgs): Promise
     accept: (update) => (!names || names.has(update.name)) && (!statuses || statuses.has(update.status)),
     limit: ctx.subscriptionSettings.subscriberBuffer,
   });
-}
-
-function parseAfter(after: string | null | undefined): number | undefined {
-  if (after == null) return undefined;
-  if (!/^\d{1,15}$/.test(after)) throw new BadInputError('after', `"${after.slice(0, 40)}" is not a sequence received from this subscription`);
-  return Number(after);
 }
