@@ -1,9 +1,10 @@
 // The README's first session works as printed: every GraphQL block in it runs, in order, without errors.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createJoinToken, startAgent, stopAgent, waitForJob, type TestAgent } from './support/agents';
-import { startTestPlatform, type TestPlatform } from './support/platform';
+import { ADMIN_KEY, startTestPlatform, type TestPlatform } from './support/platform';
 import { connect, subscribe, type TestSubscription } from './support/subscriptions';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
@@ -56,5 +57,26 @@ it('runs every GraphQL block of the README in order, with no error and no userEr
     const results = await subscription.until((all) => all.some((r) => JSON.stringify(r.data ?? {}).includes('SUCCEEDED')));
     expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
     subscription.stop();
+  }
+});
+
+it('runs the README\'s subscription script, which prints each change as it happens', async () => {
+  const script = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Subscriptions')))?.[1];
+  expect(script).toBeDefined();
+  // Beside package.json, so that it finds graphql-ws and ws as a user's script would after `npm install`.
+  const file = path.join(__dirname, '..', `.readme-subscriber-${process.pid}.js`);
+  fs.writeFileSync(file, script!.replace('ws://127.0.0.1:4000/graphql', touchline.url.replace(/^http/, 'ws')));
+  const child = spawn(process.execPath, [file], { env: { PATH: process.env.PATH ?? '', TOUCHLINE_KEY: ADMIN_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // connected and subscribed
+    await touchline.gql(`mutation { submitJob(input: {name: "from-the-readme-script", command: ["true"]}) { job { id } } }`);
+    await expect.poll(() => output, { timeout: 15_000 }).toMatch(/name: 'from-the-readme-script'[\s\S]*state: 'PENDING'/);
+    expect(output).not.toMatch(/Error/);
+  } finally {
+    child.kill('SIGTERM');
+    fs.rmSync(file, { force: true });
   }
 });
