@@ -62,7 +62,7 @@ describe('subscriptions across two gateways and two schedulers (PostgreSQL and R
   /** Submits `count` jobs and cancels each (two changes per job), through the gateways in turn: both instances write. */
   const churn = async (prefix: string, count: number, through: readonly string[] = gateways) => {
     for (let i = 0; i < count; i++) {
-      const submitted = await graphql(through[i % through.length]!, `mutation($name: String!) { submitJob(input: {name: $name, command: ["true"]}) { job { id } } }`, { name: `${prefix}-${i}` }, { key: ADMIN_KEY });
+      const submitted = await graphql(through[i % through.length]!, `mutation($name: String!) { submitJob(input: {name: $name, command: ["true"], nodeSelector: [{key: "pool", value: "none"}]}) { job { id } } }`, { name: `${prefix}-${i}` }, { key: ADMIN_KEY });
       const id = submitted.data?.submitJob.job.id as string;
       expect(id).toBeDefined();
       await graphql(through[(i + 1) % through.length]!, `mutation($id: ID!) { cancelJob(input: {id: $id}) { job { state } } }`, { id }, { key: ADMIN_KEY });
@@ -130,6 +130,32 @@ describe('subscriptions across two gateways and two schedulers (PostgreSQL and R
     for (const subscriber of subscribers) subscriber.stop();
   });
 
+  it('shows a job from PENDING to SUCCEEDED with its model and node, on one gateway, while another made and ran it', async () => {
+    const admin = (query: string, variables: Record<string, unknown> = {}) => graphql(gateways[0], query, variables, { key: ADMIN_KEY });
+    await admin(`mutation { createModel(input: {name: "win-probability"}) { userErrors { message } } }`);
+    await admin(`mutation { registerModelVersion(input: {model: "win-probability", version: "2.0.0", command: ["sh", "-c", "echo 0.61"]}) { userErrors { message } } }`);
+    const token = (await admin(`mutation { createJoinToken(input: {name: "instances", maxUses: 1}) { token } }`)).data?.createJoinToken.token as string;
+    const stateDir = fs.mkdtempSync(path.join(dir, 'agent-'));
+    await spawn(
+      ['agent', '--gateway', gateways[0], '--join-token', token, '--name', 'pitch-side', '--runtimes', 'process', '--cpu-millicores', '2000', '--memory-mib', '2048', '--gpus', '', '--state-dir', stateDir],
+      {},
+      /"msg":"agent running"/,
+    );
+
+    const watcher = subscribe(
+      client(gateways[1]),
+      `subscription { jobUpdated(filter: {model: "win-probability"}) { state node { name } modelVersion { version model { name } } } }`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await admin(`mutation { submitJob(input: {modelVersion: {model: "win-probability", version: "2.0.0"}}) { job { id } } }`);
+    const results = await watcher.until((all) => all.some((r) => r.data?.jobUpdated.state === 'SUCCEEDED'), 30_000);
+    const events = results.map((r) => r.data?.jobUpdated as { state: string; node: { name: string } | null; modelVersion: unknown });
+    expect(events.map((e) => e.state)).toEqual(['PENDING', 'SCHEDULED', 'STARTING', 'RUNNING', 'SUCCEEDED']);
+    for (const event of events) expect(event.modelVersion).toEqual({ version: '2.0.0', model: { name: 'win-probability' } });
+    expect(events.slice(1, 4).map((e) => e.node?.name)).toEqual(['pitch-side', 'pitch-side', 'pitch-side']);
+    watcher.stop();
+  });
+
   it('keeps a subscription going while the scheduler under its gateway restarts', async () => {
     const subscriber = subscribe(client(gateways[1]), ALL_JOBS);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -140,7 +166,7 @@ describe('subscriptions across two gateways and two schedulers (PostgreSQL and R
     expect(schedulerB).toBeDefined();
     await kill(schedulerB!, 'SIGKILL');
     // Changes made through the other gateway while this one's scheduler is down are not lost to its subscriber.
-    await graphql(gateways[0], `mutation { submitJob(input: {name: "during-restart", command: ["true"]}) { job { id } } }`, {}, { key: ADMIN_KEY });
+    await graphql(gateways[0], `mutation { submitJob(input: {name: "during-restart", command: ["true"], nodeSelector: [{key: "pool", value: "none"}]}) { job { id } } }`, {}, { key: ADMIN_KEY });
     await startScheduler(ports.schedulerB);
     await churn('after-restart', 2);
     const results = await subscriber.until((all) => changes(all, 'after-restart').length >= 4, 30_000);
