@@ -82,6 +82,7 @@ async function up(config: Config, logger: Logger): Promise<void> {
     '',
     'Touchline is running.',
     `  GraphQL endpoint and playground: ${platform.gateway.url}`,
+    `  Subscriptions (graphql-ws): ${platform.gateway.url.replace(/^http/, 'ws')}`,
     `  Data: ${where}`,
     `  Local node: ${local.agents[0]?.nodeName} (process runtime), ready for jobs`,
     '',

@@ -52,6 +52,7 @@ describe.each(['sqlite', 'postgres'] as const)('touchline up on %s', (kind) => {
     const first = start(['up'], env);
     await first.waitFor(/Touchline is running/);
     expect(first.output()).toContain(`GraphQL endpoint and playground: ${gateway}`);
+    expect(first.output()).toContain(`Subscriptions (graphql-ws): ${gateway.replace(/^http/, 'ws')}`);
     const key = (await first.waitFor(/^ {4}(tl_[A-Za-z0-9_-]+)$/m))[1]!;
 
     const created = await graphql(gateway, `mutation { createModel(input: {name: "xg", sport: "football"}) { model { name } userErrors { message } } }`, {}, { key });
