@@ -1,5 +1,6 @@
 // Subscribers for bench/subscriptions.ts, in a process of their own so that the load generator's CPU is not the
-// gateway's: N graphql-ws clients, one WebSocket each, every one subscribed to the same operation. Each result's
+// gateway's: N graphql-ws clients, one WebSocket each, all on the same operation, each with its own variables (the
+// model it watches, or none). Each result's
 // latency is its arrival time minus the job's `updatedAt` (when the scheduler made the change), on the same clock.
 import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
@@ -10,7 +11,8 @@ export interface ClientsSetup {
   key: string;
   count: number;
   query: string;
-  variables: Record<string, unknown>;
+  /** The variables of each subscriber, one entry per subscriber (`count` of them). */
+  variables: Record<string, unknown>[];
   /** How many connections to open at once. */
   openConcurrency: number;
 }
@@ -47,8 +49,11 @@ export interface ClientsReport extends ClientsSnapshot {
   /** Latencies beyond the histogram, in ms. */
   overflow: number[];
   windowReceived: number;
-  /** For each event (by sequence) whose change happened in the window: how many subscribers received it (at any time). */
-  receivedBySequence: Record<string, number>;
+  /**
+   * For each event (by sequence) whose change happened in the window: how many subscribers received it (at any time),
+   * and the model of its job (which says how many subscribers watch it).
+   */
+  receivedBySequence: Record<string, { count: number; model: string }>;
   /** Results that arrived out of order for their subscriber (a sequence not above the last one it got). */
   outOfOrder: number;
   closeReasons: Record<string, number>;
@@ -59,7 +64,7 @@ export const HISTOGRAM_STEP_MS = 0.1;
 const HISTOGRAM_BUCKETS = 600_000; // 60 s
 
 interface JobUpdated {
-  jobUpdated?: { sequence?: string; updatedAt?: string; modelVersion?: { version?: string } | null };
+  jobUpdated?: { sequence?: string; updatedAt?: string; modelVersion?: { version?: string; model?: { name?: string } | null } | null };
 }
 
 function send(message: ClientsMessage): void {
@@ -70,7 +75,7 @@ function main(): void {
   const clients: Client[] = [];
   const histogram = new Uint32Array(HISTOGRAM_BUCKETS);
   const overflow: number[] = [];
-  const receivedBySequence = new Map<string, number>();
+  const receivedBySequence = new Map<string, { count: number; model: string }>();
   const closeReasons = new Map<string, number>();
   const errorSamples: string[] = [];
   let window: { from: number; to: number } | undefined;
@@ -89,7 +94,7 @@ function main(): void {
     return { received, incomplete, ended, cpuMicros: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss };
   };
 
-  const subscribeOne = (setup: ClientsSetup): Promise<void> =>
+  const subscribeOne = (setup: ClientsSetup, variables: Record<string, unknown>): Promise<void> =>
     new Promise((resolve, reject) => {
       let lastSequence = -1;
       let settled = false;
@@ -117,7 +122,7 @@ function main(): void {
       });
       clients.push(client);
       client.subscribe<JobUpdated>(
-        { query: setup.query, variables: setup.variables },
+        { query: setup.query, variables },
         {
           next: (result) => {
             const arrived = performance.timeOrigin + performance.now();
@@ -132,7 +137,9 @@ function main(): void {
             lastSequence = Number(sequence);
             const changedAt = job?.updatedAt ? Date.parse(job.updatedAt) : NaN;
             if (window && changedAt >= window.from && changedAt < window.to) {
-              receivedBySequence.set(sequence, (receivedBySequence.get(sequence) ?? 0) + 1);
+              const seen = receivedBySequence.get(sequence);
+              if (seen) seen.count++;
+              else receivedBySequence.set(sequence, { count: 1, model: job?.modelVersion?.model?.name ?? '' });
             }
             if (window && arrived >= window.from && arrived < window.to && Number.isFinite(changedAt)) {
               windowReceived++;
@@ -160,9 +167,9 @@ function main(): void {
     await Promise.all(
       Array.from({ length: Math.min(setup.openConcurrency, setup.count) }, async () => {
         while (next < setup.count) {
-          next++;
+          const variables = setup.variables[next++] ?? {};
           try {
-            await subscribeOne(setup);
+            await subscribeOne(setup, variables);
           } catch (error) {
             failed++;
             firstError ??= (error as Error).message;

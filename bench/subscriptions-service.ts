@@ -1,10 +1,10 @@
 // One Touchline service for bench/subscriptions.ts, in a process of its own (forked, configured by its environment):
 // `gateway`, `registry`, `scheduler` or `monitoring`. It answers the benchmark over IPC with its CPU time and memory,
-// and the gateway also with its subscription counters (FederatedSubscriptions.stats), read without changing it.
+// and the gateway also with its subscription counters (RunningGateway.subscriptionStats).
 import 'reflect-metadata';
 import { loadConfig, SUBGRAPH_NAMES, type SubgraphName } from '../common/config';
 import { createLogger } from '../common/logger';
-import { FederatedSubscriptions, type SubscriptionStats } from '../gateway/subscriptions/federated-subscriptions';
+import type { SubscriptionStats } from '../gateway/subscriptions/federated-subscriptions';
 import { runGateway, runSubgraph } from '../cli/platform';
 
 /** What the parent asks. */
@@ -26,21 +26,6 @@ export interface ServiceReport {
 
 type Role = 'gateway' | SubgraphName;
 
-/**
- * The gateway keeps its FederatedSubscriptions to itself: the instance is caught as the gateway hands it its first
- * supergraph, so that its counters can be read from here.
- */
-function catchSubscriptions(): () => FederatedSubscriptions | undefined {
-  let caught: FederatedSubscriptions | undefined;
-  const remember = (instance: FederatedSubscriptions) => (caught = instance);
-  const update = FederatedSubscriptions.prototype.update;
-  FederatedSubscriptions.prototype.update = function (this: FederatedSubscriptions, supergraphSdl: string) {
-    remember(this);
-    return update.call(this, supergraphSdl);
-  };
-  return () => caught;
-}
-
 function send(message: ServiceMessage): void {
   process.send?.(message);
 }
@@ -50,7 +35,7 @@ async function main(): Promise<void> {
   if (role !== 'gateway' && !SUBGRAPH_NAMES.includes(role)) throw new Error(`unknown service ${role}`);
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, format: 'json' });
-  const subscriptions = catchSubscriptions();
+  let subscriptionStats: Readonly<SubscriptionStats> | undefined;
 
   let stop: () => Promise<void>;
   let url: string;
@@ -59,6 +44,7 @@ async function main(): Promise<void> {
     await gateway.ready;
     stop = () => gateway.stop();
     url = gateway.url;
+    subscriptionStats = gateway.subscriptionStats;
   } else {
     const subgraph = await runSubgraph(role, config, logger);
     stop = () => subgraph.stop();
@@ -80,7 +66,7 @@ async function main(): Promise<void> {
     if (message.type === 'stop') return stopNow();
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
-    const stats = subscriptions()?.stats;
+    const stats = subscriptionStats;
     send({
       type: 'report',
       id: message.id,

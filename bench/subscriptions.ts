@@ -21,8 +21,11 @@
 // - Where the latency goes: one more subscriber (in this process) subscribes to the scheduler subgraph directly, as
 //   the gateway does; its latency is the scheduler's part (commit, its stream reader, its WebSocket), the rest is the
 //   gateway's (the entity fetch to the registry, the fan-out) and the subscribers' own.
-// - Subgraph requests per event: the gateway's own counters (FederatedSubscriptions.stats: entityFetches / events),
-//   read in its process, over the measured window.
+// - Subgraph requests per event: the gateway's own counters (RunningGateway.subscriptionStats: entityFetches /
+//   events), read in its process.
+// - What the subscribers watch (--watch): `model`, the changes spread evenly over --models models and each subscriber
+//   filtering on one of them, so each change reaches subscribers/models of them (one upstream group per model); or
+//   `all`, every subscriber every change (one group: the broadcast worst case, subscribers x rate messages a second).
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -44,6 +47,11 @@ import type { ServiceMessage, ServiceReport, ServiceRequest } from './subscripti
 const USAGE = `Usage: npx tsx bench/subscriptions.ts [flags]
 
   --subscribers N        graphql-ws subscribers, one WebSocket each, all on the same operation (default 1000)
+  --watch model|all      what each subscriber watches: model (default) filter {model: ...} on one of the --models
+                         models, subscribers spread evenly, so each change reaches subscribers/models of them (one
+                         upstream group per model: the dashboard case); all: no filter, every subscriber gets every
+                         change (one group: the broadcast worst case)
+  --models M             models the changes are spread evenly over, each with a registered version (default 100)
   --rate N               job state changes per second to cause, one mutation each (default 1000)
   --changes cancel-retry|submit
                          how: cancel and retry jobs of a pool in turn (default; cheap mutations), or submit a new
@@ -52,11 +60,13 @@ const USAGE = `Usage: npx tsx bench/subscriptions.ts [flags]
   --warmup S             seconds of the same load before measuring, discarded (default 5)
   --drain S              after the measured window, how long to wait for results still on their way (default 15)
   --client-processes N   processes the subscribers are spread over (default: 2 from 200 subscribers, else 1)
-  --via gateway|scheduler
-                         where the mutations go: through the gateway as users send them (default), or straight to the
-                         scheduler subgraph (signed as the gateway signs), so the gateway's CPU is the subscriptions' alone
+  --via scheduler|gateway
+                         where the mutations go: straight to the scheduler subgraph (default; signed as the gateway
+                         signs), so the gateway's CPU is the subscriptions' alone, or through the gateway as users send
+                         them (which costs the gateway about 0.5 ms CPU per mutation, and reaches fewer changes/s)
   --max-in-flight N      mutations waiting for an answer at most; past it the schedule slips (default 200)
-  --db sqlite|postgres   where the services keep their data (default sqlite)
+  --db sqlite|postgres   where the services keep their data (default sqlite: on one machine it carries more changes/s
+                         than PostgreSQL, whose transactions queue on the stream's head row, which adds to the latency)
   --postgres-url URL     server on which a database is created (and dropped) for --db postgres
                          (default postgres://postgres@127.0.0.1:5432/test)
   --subscriber-buffer N  results that may wait for one subscriber before the gateway cuts it off
@@ -64,14 +74,17 @@ const USAGE = `Usage: npx tsx bench/subscriptions.ts [flags]
   --help                 show this help
 
 Latency is measured from the job's updatedAt (when the scheduler made the change) to the result's arrival at the
-subscriber. eventsPerSecond counts results delivered to subscribers (each event once per subscriber that got it).`;
+subscriber. eventsPerSecond counts results delivered to subscribers (each event once per subscriber that got it).
+The change rate achieved is reported next to the one requested: each mutation costs the scheduler process about
+2.3 ms of CPU, so one scheduler carries some 400 changes/s on this kind of machine, whatever the database.`;
 
 const SUBSCRIPTION = `subscription JobBoard($filter: JobUpdatesFilter) {
   jobUpdated(filter: $filter) { id state sequence updatedAt node { name } modelVersion { version model { name } } }
 }`;
 const SUBMIT = 'mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { job { id } userErrors { message } } }';
-const MODEL = 'xg-premier-league';
 const VERSION = '1.4.0';
+/** The name of the index-th model of the run (from 0): xg-model-001, xg-model-002, ... */
+const modelName = (index: number) => `xg-model-${String(index + 1).padStart(3, '0')}`;
 const ADMIN_KEY = `tl_bench-${randomBytes(16).toString('hex')}`;
 const INTERNAL_SECRET = randomBytes(32).toString('hex');
 /** Who submits when --via scheduler: an operator, as the gateway would sign for one. */
@@ -82,6 +95,8 @@ const STOP_TIMEOUT_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const PROGRESS_EVERY_MS = 2_000;
 const OTHER_LOAD_WARNING_PERCENT = 15;
+/** Below this share of the requested change rate, the summary says the rate was not reached. */
+const SHORT_OF_RATE = 0.95;
 const POSTGRES_GROUP = 'postgres backends';
 
 const RESULTS_FILE = path.join(__dirname, 'results/subscriptions.json');
@@ -89,8 +104,12 @@ const RESULTS_FILE = path.join(__dirname, 'results/subscriptions.json');
 // ---------------------------------------------------------------------------------------------------------------
 // Options
 
+type Watch = 'model' | 'all';
+
 interface Options {
   subscribers: number;
+  watch: Watch;
+  models: number;
   rate: number;
   seconds: number;
   warmupSeconds: number;
@@ -113,12 +132,14 @@ function parseOptions(argv: string[]): Options | undefined {
       args: argv,
       options: {
         subscribers: { type: 'string', default: '1000' },
+        watch: { type: 'string', default: 'model' },
+        models: { type: 'string', default: '100' },
         rate: { type: 'string', default: '1000' },
         seconds: { type: 'string', default: '20' },
         warmup: { type: 'string', default: '5' },
         drain: { type: 'string', default: '15' },
         'client-processes': { type: 'string' },
-        via: { type: 'string', default: 'gateway' },
+        via: { type: 'string', default: 'scheduler' },
         changes: { type: 'string', default: 'cancel-retry' },
         'max-in-flight': { type: 'string', default: '200' },
         db: { type: 'string', default: 'sqlite' },
@@ -137,12 +158,16 @@ function parseOptions(argv: string[]): Options | undefined {
   if (values.db !== 'sqlite' && values.db !== 'postgres') throw new UsageError(`--db must be sqlite or postgres (got ${values.db})`);
   const via = values.via;
   if (via !== 'gateway' && via !== 'scheduler') throw new UsageError(`--via must be gateway or scheduler (got ${via})`);
+  const watch = values.watch;
+  if (watch !== 'model' && watch !== 'all') throw new UsageError(`--watch must be model or all (got ${watch})`);
   const changes = values.changes;
   if (changes !== 'cancel-retry' && changes !== 'submit') throw new UsageError(`--changes must be cancel-retry or submit (got ${changes})`);
   const subscribers = wholeNumber('--subscribers', values.subscribers, 1);
   const clientProcesses = values['client-processes'] === undefined ? (subscribers >= 200 ? 2 : 1) : wholeNumber('--client-processes', values['client-processes'], 1);
   return {
     subscribers,
+    watch,
+    models: wholeNumber('--models', values.models, 1),
     rate: positiveNumber('--rate', values.rate),
     seconds: positiveNumber('--seconds', values.seconds),
     warmupSeconds: wholeNumber('--warmup', values.warmup, 0),
@@ -465,26 +490,37 @@ function problemOf(status: number, text: string): string | undefined {
   }
 }
 
-async function seed(gatewayUrl: string): Promise<void> {
-  progress(`registering model ${MODEL} with version ${VERSION}: every event needs its name and version from the registry`);
+/** Registers the run's models, each with one version: every event needs its model's name and version from the registry. */
+async function seed(gatewayUrl: string, models: number): Promise<void> {
+  progress(`registering ${models} model${models === 1 ? '' : 's'} (${modelName(0)}${models > 1 ? ` to ${modelName(models - 1)}` : ''}), each with version ${VERSION}`);
   const target = gatewayTarget(gatewayUrl);
-  const mutations: [string, Record<string, unknown>][] = [
-    ['mutation($input: CreateModelInput!) { createModel(input: $input) { model { id } userErrors { message } } }', { name: MODEL, sport: 'football', owner: 'analytics-team' }],
-    [
-      'mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { modelVersion { id } userErrors { message } } }',
-      { model: MODEL, version: VERSION, command: ['sh', '-c', 'echo scoring'] },
-    ],
-  ];
-  for (const [query, input] of mutations) {
-    const response = await post(undefined, target, JSON.stringify({ query, variables: { input } }));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const send = async (query: string, input: Record<string, unknown>) => {
+    const response = await post(agent, target, JSON.stringify({ query, variables: { input } }));
     const problem = problemOf(response.status, response.body);
     if (problem) throw new Error(`seeding failed: ${problem}`);
+  };
+  let next = 0;
+  try {
+    await Promise.all(Array.from({ length: Math.min(8, models) }, async () => {
+      while (next < models) {
+        stopIfInterrupted();
+        const name = modelName(next++);
+        await send('mutation($input: CreateModelInput!) { createModel(input: $input) { model { id } userErrors { message } } }', { name, sport: 'football', owner: 'analytics-team' });
+        await send(
+          'mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { modelVersion { id } userErrors { message } } }',
+          { model: name, version: VERSION, command: ['sh', '-c', 'echo scoring'] },
+        );
+      }
+    }));
+  } finally {
+    agent.destroy();
   }
 }
 
 const CANCEL = 'mutation Cancel($input: CancelJobInput!) { cancelJob(input: $input) { job { id } userErrors { message } } }';
 const RETRY = 'mutation Retry($input: RetryJobInput!) { retryJob(input: $input) { job { id } userErrors { message } } }';
-const SUBMIT_BODY = JSON.stringify({ query: SUBMIT, variables: { input: { modelVersion: { model: MODEL, version: VERSION }, name: 'nightly-xg-scoring' } } });
+const submitBody = (model: string) => JSON.stringify({ query: SUBMIT, variables: { input: { modelVersion: { model, version: VERSION }, name: 'nightly-xg-scoring' } } });
 
 interface Submissions {
   /** Mutations sent, each meant to make one state change. */
@@ -503,20 +539,25 @@ interface PooledJob {
   next: 'cancel' | 'retry';
 }
 
-/** Submits the jobs of the cancel-retry pool (each a PENDING change too, before the measurement). */
-async function submitPool(target: Target, size: number): Promise<PooledJob[]> {
-  progress(`submitting ${size} jobs whose state the run changes back and forth (cancelJob, retryJob)`);
+/**
+ * Submits the jobs of the cancel-retry pool (each a PENDING change too, before the measurement), the models in turn,
+ * in that order: the pool is used in turn too, so the changes are spread evenly over the models.
+ */
+async function submitPool(target: Target, size: number, models: number): Promise<PooledJob[]> {
+  progress(`submitting ${size} jobs over ${models} model${models === 1 ? '' : 's'}, whose state the run changes back and forth (cancelJob, retryJob)`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const pool: PooledJob[] = [];
+  const pool: PooledJob[] = new Array<PooledJob>(size);
+  let next = 0;
   try {
     await Promise.all(Array.from({ length: 16 }, async () => {
-      while (pool.length < size) {
+      while (next < size) {
         stopIfInterrupted();
-        const response = await post(agent, target, SUBMIT_BODY);
+        const index = next++;
+        const response = await post(agent, target, submitBody(modelName(index % models)));
         const problem = problemOf(response.status, response.body);
         if (problem) throw new Error(`could not submit a job: ${problem}`);
         const id = (JSON.parse(response.body) as { data: { submitJob: { job: { id: string } } } }).data.submitJob.job.id;
-        if (pool.length < size) pool.push({ id, next: 'cancel' });
+        pool[index] = { id, next: 'cancel' };
       }
     }));
   } finally {
@@ -530,16 +571,17 @@ async function submitPool(target: Target, size: number): Promise<PooledJob[]> {
  * to `maxInFlight` waiting at once), until `stop()`: each a job submitted (PENDING), or with a pool, a job of the
  * pool cancelled (PENDING -> CANCELLED) or retried (CANCELLED -> PENDING), one mutation at a time per job.
  */
-function startChanges(target: Target, rate: number, maxInFlight: number, pool: PooledJob[] | undefined) {
+function startChanges(target: Target, rate: number, maxInFlight: number, models: number, pool: PooledJob[] | undefined) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight, maxFreeSockets: maxInFlight });
   const idle = pool ? [...pool] : [];
   const fresh = (): Submissions => ({ sent: 0, succeeded: 0, errors: 0, errorSamples: [], slipped: 0, latenciesMs: [] });
   let counters = fresh();
   let inFlight = 0;
+  let submitted = 0;
   const changeOne = () => {
     const mine = counters;
     const job = pool ? idle.shift()! : undefined;
-    const body = !job ? SUBMIT_BODY : JSON.stringify({ query: job.next === 'cancel' ? CANCEL : RETRY, variables: { input: { id: job.id } } });
+    const body = !job ? submitBody(modelName(submitted++ % models)) : JSON.stringify({ query: job.next === 'cancel' ? CANCEL : RETRY, variables: { input: { id: job.id } } });
     mine.sent++;
     inFlight++;
     const sentAt = performance.now();
@@ -697,9 +739,23 @@ function watchProcesses(groups: WatchedGroup[]) {
 // ---------------------------------------------------------------------------------------------------------------
 // Subscribers
 
+/** The variables of the index-th subscriber (from 0): in `model` mode the models in turn, so each has as many watchers. */
+function subscriberVariables(options: Options, index: number): Record<string, unknown> {
+  return options.watch === 'model' ? { filter: { model: modelName(index % options.models) } } : {};
+}
+
+/** How many subscribers watch each change of a job of `model`. */
+function watchersOf(options: Options, model: string): number {
+  if (options.watch === 'all') return options.subscribers;
+  let watchers = 0;
+  for (let index = 0; index < options.subscribers; index++) if (modelName(index % options.models) === model) watchers++;
+  return watchers;
+}
+
 async function startSubscribers(options: Options, platform: Platform): Promise<Child<ClientsMessage>[]> {
   const shares = Array.from({ length: options.clientProcesses }, (_, index) =>
     Math.floor(options.subscribers / options.clientProcesses) + (index < options.subscribers % options.clientProcesses ? 1 : 0));
+  const firstOf = shares.map((_, index) => shares.slice(0, index).reduce((sum, share) => sum + share, 0));
   progress(`opening ${options.subscribers} subscriptions (one WebSocket each) from ${shares.length} client process${shares.length > 1 ? 'es' : ''}`);
   const started = performance.now();
   const env = { PATH: process.env.PATH ?? '' };
@@ -708,7 +764,14 @@ async function startSubscribers(options: Options, platform: Platform): Promise<C
     clients.map(async (child, index) => {
       child.process.send({
         type: 'open',
-        setup: { url: platform.gatewayUrl, key: ADMIN_KEY, count: shares[index]!, query: SUBSCRIPTION, variables: { filter: { model: MODEL } }, openConcurrency: 20 },
+        setup: {
+          url: platform.gatewayUrl,
+          key: ADMIN_KEY,
+          count: shares[index]!,
+          query: SUBSCRIPTION,
+          variables: Array.from({ length: shares[index]! }, (_, own) => subscriberVariables(options, firstOf[index]! + own)),
+          openConcurrency: 20,
+        },
       } satisfies ClientsRequest);
       return child.next((m): m is Extract<ClientsMessage, { type: 'opened' }> => m.type === 'opened', SUBSCRIBE_TIMEOUT_MS);
     }),
@@ -752,8 +815,8 @@ interface Probe {
   dispose(): Promise<void>;
 }
 
-function startProbe(schedulerUrl: string): Probe {
-  const variables = { filter: { model: MODEL } };
+/** `variables`: those of the first subscriber, so that the probe gets what one of them gets. */
+function startProbe(schedulerUrl: string, variables: Record<string, unknown>): Probe {
   const client: Client = createClient({
     url: schedulerUrl.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
@@ -809,8 +872,9 @@ interface Window {
 
 async function runLoad(options: Options, platform: Platform, clients: Child<ClientsMessage>[], probe: Probe, database: BenchDatabase | undefined): Promise<Window> {
   const target = options.submitVia === 'gateway' ? gatewayTarget(platform.gatewayUrl) : schedulerTarget(platform.schedulerUrl);
-  const pool = options.changes === 'cancel-retry' ? await submitPool(target, options.maxInFlight + 50) : undefined;
-  const submitter = startChanges(target, options.rate, options.maxInFlight, pool);
+  const poolSize = Math.ceil((options.maxInFlight + 50) / options.models) * options.models;
+  const pool = options.changes === 'cancel-retry' ? await submitPool(target, poolSize, options.models) : undefined;
+  const submitter = startChanges(target, options.rate, options.maxInFlight, options.models, pool);
   try {
     if (options.warmupSeconds > 0) {
       progress(`warming up for ${options.warmupSeconds} s: ${options.rate} changes/s (${options.changes}) via the ${options.submitVia} (discarded)`);
@@ -821,10 +885,6 @@ async function runLoad(options: Options, platform: Platform, clients: Child<Clie
     }
 
     progress(`measuring for ${options.seconds} s: ${options.rate} changes/s (${options.changes}) via the ${options.submitVia}, ${options.subscribers} subscribers`);
-    const from = Date.now();
-    const to = from + options.seconds * 1000;
-    for (const child of clients) child.process.send({ type: 'window', from, to } satisfies ClientsRequest);
-    probe.setWindow(from, to);
     const groups: WatchedGroup[] = [
       ...platform.all.map((service) => ({ name: service.name, pids: [service.pid], memory: true })),
       { name: 'subscribers', pids: clients.map((child) => child.pid), memory: true },
@@ -832,6 +892,11 @@ async function runLoad(options: Options, platform: Platform, clients: Child<Clie
     ];
     const statsBefore = (await askService(platform.gateway)).stats!;
     const clientsBefore = await snapshotSubscribers(clients);
+    // Everything counted over the same window, from here: the questions above may take a while when saturated.
+    const from = Date.now();
+    const to = from + options.seconds * 1000;
+    for (const child of clients) child.process.send({ type: 'window', from, to } satisfies ClientsRequest);
+    probe.setWindow(from, to);
     submitter.restart();
     const finish = watchProcesses(groups);
     const windowStart = performance.now();
@@ -840,6 +905,7 @@ async function runLoad(options: Options, platform: Platform, clients: Child<Clie
     while (Date.now() < to) {
       await sleep(Math.min(PROGRESS_EVERY_MS, Math.max(0, to - Date.now())));
       stopIfInterrupted();
+      if (Date.now() >= to) break;
       const now = performance.now();
       const [gateway, subscribers] = await Promise.all([askService(platform.gateway, 1_500).catch(() => undefined), snapshotSubscribers(clients)]);
       const submissions = submitter.current();
@@ -858,9 +924,12 @@ async function runLoad(options: Options, platform: Platform, clients: Child<Clie
     }
     const machine = finish();
     const seconds = (performance.now() - windowStart) / 1000;
+    // The window's mutations, cut here: a saturated gateway answers the next questions late, and changes made
+    // meanwhile are not the window's. (Those in flight still count as they are answered.)
+    const submissions = submitter.restart();
     const statsAfter = (await askService(platform.gateway)).stats!;
     const clientsAfter = await snapshotSubscribers(clients);
-    const submissions = await submitter.stop();
+    await submitter.stop();
 
     // Results still on their way when the window closed: wait until none has arrived for a second.
     progress(`window closed; waiting up to ${options.drainSeconds} s for results still on their way`);
@@ -938,10 +1007,24 @@ function buildReport(options: Options, platform: Platform, window: Window) {
   latencySum += overflow.reduce((sum, value) => sum + value, 0);
 
   // Completeness: every event whose change happened in the window, and how many subscribers got it.
-  const bySequence = new Map<string, number>();
-  for (const report of window.reports) for (const [sequence, count] of Object.entries(report.receivedBySequence)) bySequence.set(sequence, (bySequence.get(sequence) ?? 0) + count);
+  const bySequence = new Map<string, { count: number; model: string }>();
+  for (const report of window.reports) {
+    for (const [sequence, { count, model }] of Object.entries(report.receivedBySequence)) {
+      const seen = bySequence.get(sequence);
+      if (seen) seen.count += count;
+      else bySequence.set(sequence, { count, model });
+    }
+  }
   const changes = bySequence.size;
-  const deliveriesOfWindowChanges = [...bySequence.values()].reduce((sum, count) => sum + count, 0);
+  const watchers = new Map<string, number>();
+  let deliveriesOfWindowChanges = 0;
+  let expectedDeliveries = 0;
+  for (const { count, model } of bySequence.values()) {
+    if (!watchers.has(model)) watchers.set(model, watchersOf(options, model));
+    deliveriesOfWindowChanges += count;
+    expectedDeliveries += watchers.get(model)!;
+  }
+  const achievedChangesPerSecond = round1(window.submissions.succeeded / window.seconds);
   const submitLatencies = [...window.submissions.latenciesMs].sort((a, b) => a - b);
   const probeLatencies = [...window.probeLatenciesMs].sort((a, b) => a - b);
   const gatewayFigures = window.machine.processes.gateway!;
@@ -951,8 +1034,12 @@ function buildReport(options: Options, platform: Platform, window: Window) {
   return {
     benchmark: 'subscriptions',
     timestamp: new Date().toISOString(),
+    /** What each subscriber watches: one model of --models (model), or every change (all). */
+    watch: options.watch,
     parameters: {
       subscribers: options.subscribers,
+      watch: options.watch,
+      models: options.models,
       rate: options.rate,
       seconds: options.seconds,
       warmupSeconds: options.warmupSeconds,
@@ -963,7 +1050,7 @@ function buildReport(options: Options, platform: Platform, window: Window) {
       db: options.db,
       subscriberBuffer: options.subscriberBuffer ?? 'default',
       subscription: SUBSCRIPTION.replace(/\s+/g, ' '),
-      variables: { filter: { model: MODEL } },
+      variables: options.watch === 'model' ? { filter: { model: `one of ${modelName(0)} to ${modelName(options.models - 1)}, in turn` } } : {},
       node: process.version,
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model,
@@ -976,7 +1063,7 @@ function buildReport(options: Options, platform: Platform, window: Window) {
       latency: "result's arrival at the subscriber minus the job's updatedAt in the event (when the scheduler made the change); same clock",
       eventsPerSecond: 'results that arrived at subscribers during the measured window, per second (each event counts once per subscriber)',
       subgraphRequestsPerEvent:
-        "the gateway's FederatedSubscriptions.stats over the whole run, read after the drain: entityFetches / events (over the window alone it is skewed when completions lag behind arrivals)",
+        "the gateway's RunningGateway.subscriptionStats over the whole run, read after the drain: entityFetches / events (over the window alone it is skewed when completions lag behind arrivals)",
       peakRssMb: "the gateway process's VmHWM, reset at the start of the measured window",
       schedulerDirect: 'one subscriber straight to the scheduler subgraph, same latency method: the part of the latency that is not the gateway\'s',
     },
@@ -988,7 +1075,14 @@ function buildReport(options: Options, platform: Platform, window: Window) {
     eventsPerSecond: round1(delivered / window.seconds),
     subgraphRequestsPerEvent: round3(window.statsAtEnd.entityFetches / Math.max(1, window.statsAtEnd.events)),
     peakRssMb: gatewayFigures.peakRssMb,
+    /** Of one core: 200 % is both cores of a 2-core machine. */
     gatewayCpuPercent: gatewayFigures.cpuPercent,
+    requestedChangesPerSecond: options.rate,
+    /** State changes made per second in the window (mutations that succeeded), whatever was requested. */
+    achievedChangesPerSecond,
+    /** Results delivered per change made in the window (by the end of the drain), and how many subscribers watch it. */
+    deliveriesPerChange: round2(deliveriesOfWindowChanges / Math.max(1, changes)),
+    expectedDeliveriesPerChange: round2(expectedDeliveries / Math.max(1, changes)),
     /** Distinct state changes per second that reached the subscribers (from the events' sequences). */
     stateChangesPerSecond: round1(changes / window.seconds),
     /** The same latency for one subscriber straight on the scheduler subgraph (no gateway). */
@@ -1014,7 +1108,7 @@ function buildReport(options: Options, platform: Platform, window: Window) {
       resultsInWindow: delivered,
       changesInWindow: changes,
       /** Of the changes made in the window, the share of (change, subscriber) pairs delivered by the end of the drain. */
-      deliveredFraction: round3(deliveriesOfWindowChanges / Math.max(1, changes * options.subscribers)),
+      deliveredFraction: round3(deliveriesOfWindowChanges / Math.max(1, expectedDeliveries)),
       /** Seconds after the window until the last result arrived (a backlog drains here). */
       drainSeconds: window.drainSeconds,
       drained: window.drained,
@@ -1058,9 +1152,12 @@ function printSummary(report: Report): void {
   const s = report.mutations;
   const lines = [
     '',
-    `Subscriptions benchmark: ${p.subscribers} subscribers (${p.clientProcesses} client process${p.clientProcesses > 1 ? 'es' : ''}), ${p.rate} changes/s wanted (${p.changes} via the ${p.via}), ` +
-      `${p.warmupSeconds} s warm-up + ${p.seconds} s measured, ${p.db}, ${p.cpus} CPUs`,
+    `Subscriptions benchmark: ${p.subscribers} subscribers (${p.clientProcesses} client process${p.clientProcesses > 1 ? 'es' : ''}) ` +
+      (p.watch === 'model' ? `each watching one of ${p.models} models` : `each watching every change (${p.models} models)`) +
+      `, ${p.rate} changes/s wanted (${p.changes} via the ${p.via}), ${p.warmupSeconds} s warm-up + ${p.seconds} s measured, ${p.db}, ${p.cpus} CPUs`,
     '',
+    `  state changes               ${report.achievedChangesPerSecond}/s achieved of ${report.requestedChangesPerSecond}/s requested; ` +
+      `${report.deliveriesPerChange} deliveries per change (${report.expectedDeliveriesPerChange} subscribers watch each)`,
     `  latency, change to client   p50 ${report.p50LatencyMs} ms   p90 ${report.p90LatencyMs} ms   p99 ${report.p99LatencyMs} ms   max ${report.maxLatencyMs} ms   (mean ${report.meanLatencyMs} ms)`,
     `  scheduler alone (1 direct)  p50 ${report.schedulerDirect.p50LatencyMs} ms   p99 ${report.schedulerDirect.p99LatencyMs} ms   max ${report.schedulerDirect.maxLatencyMs} ms   (${report.schedulerDirect.events} events)`,
     `  delivered                   ${report.eventsPerSecond} results/s to subscribers; ${report.stateChangesPerSecond} state changes/s reached them (${report.upstreamEventsPerSecond} events/s into the gateway)`,
@@ -1075,6 +1172,13 @@ function printSummary(report: Report): void {
     `  ${'submitter (this one)'.padEnd(22)}${String(report.submitterCpuPercent).padStart(12)}`,
     `  whole machine (${p.cpus} CPUs = ${p.cpus * 100} %): ${report.machineCpuPercent} % busy; processes not of this benchmark: ${report.otherCpuPercent} %`,
   ];
+  if (report.achievedChangesPerSecond < report.requestedChangesPerSecond * SHORT_OF_RATE) {
+    const [busiest, figures] = Object.entries(report.processes).sort(([, a], [, b]) => b.cpuPercent - a.cpuPercent)[0]!;
+    lines.push(
+      `  ! only ${report.achievedChangesPerSecond} of the ${report.requestedChangesPerSecond} changes/s requested were made ` +
+        `(the busiest process: ${busiest}, ${figures.cpuPercent} % of one core): the figures are for the rate achieved`,
+    );
+  }
   if (report.otherCpuPercent >= OTHER_LOAD_WARNING_PERCENT) lines.push(`  ! other processes used ${report.otherCpuPercent} % CPU while measuring: these figures are disturbed`);
   for (const sample of s.errorSamples) lines.push(`  ! mutation error: ${sample}`);
   for (const sample of d.errorSamples) lines.push(`  ! subscriber: ${sample}`);
@@ -1084,10 +1188,24 @@ function printSummary(report: Report): void {
   console.log(lines.join('\n'));
 }
 
+/**
+ * The file holds the latest run of each --watch mode under `modes`, and at its top level the default mode's
+ * (`model`), or while there is none, this run's: a run of one mode keeps what the other one wrote.
+ */
 function writeResults(report: Report): void {
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nWrote ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
+  let modes: Partial<Record<Watch, Report>> = {};
+  try {
+    const previous = JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) as { modes?: Partial<Record<Watch, Report>> };
+    if (previous.modes && typeof previous.modes === 'object') modes = previous.modes;
+  } catch {
+    // No file yet, or not one this version wrote: start afresh.
+  }
+  modes[report.watch] = report;
+  const top = modes.model ?? report;
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...top, modes }, null, 2)}\n`);
+  const kept = (Object.keys(modes) as Watch[]).filter((watch) => watch !== report.watch);
+  console.log(`\nWrote ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE} (modes.${report.watch}${kept.length > 0 ? `; kept modes.${kept.join(', modes.')} from ${kept.map((watch) => modes[watch]!.timestamp).join(', ')}` : ''}; top level: ${top.watch})`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1099,13 +1217,13 @@ async function main(): Promise<void> {
   const database = options.db === 'postgres' ? await createDatabase(options.postgresUrl) : undefined;
   const platform = await startPlatform(options, dataDir, database?.url);
   progress(`gateway ready at ${platform.gatewayUrl} (pid ${platform.gateway.pid})`);
-  await seed(platform.gatewayUrl);
+  await seed(platform.gatewayUrl, options.models);
   stopIfInterrupted();
   const clients = await startSubscribers(options, platform);
   onCleanup('close the subscribers', async () => {
     await Promise.all(clients.map((child) => stopChild(child, { type: 'close' } satisfies ClientsRequest)));
   });
-  const probe = startProbe(platform.schedulerUrl);
+  const probe = startProbe(platform.schedulerUrl, subscriberVariables(options, 0));
   const window = await runLoad(options, platform, clients, probe, database);
   const report = buildReport(options, platform, window);
   printSummary(report);
