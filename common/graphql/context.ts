@@ -17,4 +17,9 @@ export interface ServiceContext {
   afterCommit?: () => void;
   /** In a subscription: the stream sequence of the event being sent, which goes beside it as `extensions.sequence`. */
   lastSequence?: string;
+  /**
+   * Forgets what this context's loaders cached. A subscription's context lives as long as the subscription: it is
+   * called before each event, so that every event reads current rows and the caches do not grow without end.
+   */
+  clearCaches?: () => void;
 }

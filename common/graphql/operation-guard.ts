@@ -61,6 +61,7 @@ function notingSequences(events: AsyncIterable<unknown>, context: ServiceContext
   const iterator: AsyncIterableIterator<unknown> = {
     async next() {
       const result = await source.next();
+      context.clearCaches?.();
       const sequence = (result.value as { sequence?: unknown } | null | undefined)?.sequence;
       if (!result.done && typeof sequence === 'string') context.lastSequence = sequence;
       return result;

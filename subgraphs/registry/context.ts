@@ -19,9 +19,10 @@ export function createRegistryContext(base: ServiceContext, shared: Pick<Registr
     loaders: createLoaders(base.db.manager),
     modelUpdates: shared.modelUpdates,
     subscriptionSettings: shared.subscriptionSettings,
-    afterCommit: () => {
+    clearCaches: () => {
       for (const loader of Object.values(context.loaders)) loader.clearAll();
     },
+    afterCommit: () => context.clearCaches?.(),
   };
   return context;
 }

@@ -57,8 +57,11 @@ export function createSchedulerContext(
     jobUpdates: shared.jobUpdates,
     nodeUpdates: shared.nodeUpdates,
     subscriptionSettings: shared.subscriptionSettings,
-    afterCommit: () => {
+    clearCaches: () => {
       for (const loader of Object.values(context.loaders)) loader.clearAll();
+    },
+    afterCommit: () => {
+      context.clearCaches?.();
       shared.wake();
     },
   };

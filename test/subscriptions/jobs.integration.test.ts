@@ -51,6 +51,17 @@ describe('subscriptions through the gateway', () => {
     subscription.stop();
   });
 
+  it("reads each event's other fields afresh: the attempts as they are at that change", async () => {
+    const subscription = subscribe(client(), `subscription($f: JobUpdatesFilter) { jobUpdated(filter: $f) { state attempts { number state } } }`, { f: { model: 'xg' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await touchline.gql(SUBMIT, { input: { modelVersion: { model: 'xg', version: '1.2.0' } } });
+    const results = await subscription.until((all) => all.some((r) => r.data?.jobUpdated.state === 'SUCCEEDED'));
+    const events = results.map((r) => r.data?.jobUpdated as { state: string; attempts: { number: number; state: string }[] });
+    expect(events[0]).toEqual({ state: 'PENDING', attempts: [] });
+    expect(events.at(-1)).toEqual({ state: 'SUCCEEDED', attempts: [{ number: 1, state: 'SUCCEEDED' }] });
+    subscription.stop();
+  });
+
   it('serves identical live subscriptions from one upstream subscription', async () => {
     const JOBS = 10;
     const stats = touchline.platform.gateway.subscriptionStats;
