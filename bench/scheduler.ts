@@ -50,7 +50,7 @@ import { newFencingToken, registerNode } from '../subgraphs/scheduler/agent-api/
 import { ControlLoop } from '../subgraphs/scheduler/control-loop';
 import { AttemptState, Job, JobAttempt, JobEvent, JobRuntime } from '../subgraphs/scheduler/job/job.entity';
 import type { SubmitJobInput } from '../subgraphs/scheduler/job/job.inputs';
-import { submitJob } from '../subgraphs/scheduler/job/job.service';
+import { recordEvents, snapshotOf, submitJob, type StateChange } from '../subgraphs/scheduler/job/job.service';
 import { JobState, QUEUED_STATES } from '../subgraphs/scheduler/job/job-state';
 import { RegistryClient } from '../subgraphs/scheduler/job/registry-client';
 import { Node, NodeHealth } from '../subgraphs/scheduler/node/node.entity';
@@ -331,7 +331,7 @@ async function enrollNodes(db: Database, cluster: BenchNode[]): Promise<Map<stri
 async function addRunningJobs(db: Database, cluster: BenchNode[], nodeIds: Map<string, string>): Promise<number> {
   const jobs: Job[] = [];
   const attempts: Partial<JobAttempt>[] = [];
-  const events: Partial<JobEvent>[] = [];
+  const events: StateChange[] = [];
   const nodes: { id: string; cpu: number; memory: number; gpus: number[] }[] = [];
   const now = new Date();
   for (const node of cluster) {
@@ -354,7 +354,7 @@ async function addRunningJobs(db: Database, cluster: BenchNode[], nodeIds: Map<s
         exitCode: null, reason: null, scheduledAt: now, startedAt: now, finishedAt: null,
       });
       const trail: [JobState | null, JobState, number | null][] = [[null, JobState.PENDING, null], [JobState.PENDING, JobState.SCHEDULED, 1], [JobState.SCHEDULED, JobState.RUNNING, 1]];
-      for (const [fromState, toState, attempt] of trail) events.push({ id: newId(), jobId: job.id, fromState, toState, attempt, reason: null, at: now });
+      for (const [from, to, attempt] of trail) events.push({ jobId: job.id, from, to, attempt, reason: null, nodeId, snapshot: snapshotOf(job) });
     }
     nodes.push({
       id: nodeId,
@@ -366,7 +366,7 @@ async function addRunningJobs(db: Database, cluster: BenchNode[], nodeIds: Map<s
   await db.transaction(async (em) => {
     await insertChunked(em, Job, jobs);
     await insertChunked(em, JobAttempt, attempts);
-    await insertChunked(em, JobEvent, events);
+    recordEvents(em, events); // numbered in the jobs stream at commit, as the scheduler records them
     for (const node of nodes) await em.update(Node, { id: node.id }, { allocatedCpu: node.cpu, allocatedMemory: node.memory, allocatedGpus: node.gpus });
   });
   return jobs.length;
