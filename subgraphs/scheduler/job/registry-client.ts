@@ -1,5 +1,8 @@
 // The scheduler's one question to the registry: what a model version runs, and with what default resources.
 // A job copies the answer when it is submitted, so moving an alias later does not change a job already queued.
+// A version's artifact and resources never change once registered, so answers by exact version are kept (a bounded
+// number of them): submissions of a known version then cost no call to the registry inside their transaction.
+// Aliases move, so they are asked every time.
 import type { Identity } from '../../../common/auth/identity';
 import { signedGraphQL, signingFetch, type SignedFetch } from '../../../common/http/signed-fetch';
 
@@ -18,8 +21,12 @@ const QUERY = `query($model: String!, $version: String, $alias: String) {
   }
 }`;
 
+/** Versions kept by exact name, the least recently used dropped first. */
+const MAX_KEPT_VERSIONS = 1_000;
+
 export class RegistryClient {
   private readonly fetchSigned: SignedFetch;
+  private readonly versions = new Map<string, VersionArtifact>();
 
   constructor(
     private readonly url: string,
@@ -30,6 +37,22 @@ export class RegistryClient {
 
   /** The version, or undefined when the model or the version (or alias) does not exist. */
   async findVersion(model: string, pick: { version?: string | null; alias?: string | null }, caller: Identity): Promise<VersionArtifact | undefined> {
+    const key = pick.version != null && pick.alias == null ? JSON.stringify([model, pick.version]) : undefined;
+    const kept = key === undefined ? undefined : this.versions.get(key);
+    if (key !== undefined && kept) {
+      this.versions.delete(key);
+      this.versions.set(key, kept); // most recently used last
+      return kept;
+    }
+    const found = await this.ask(model, pick, caller);
+    if (key !== undefined && found) {
+      this.versions.set(key, found);
+      if (this.versions.size > MAX_KEPT_VERSIONS) this.versions.delete(this.versions.keys().next().value!);
+    }
+    return found;
+  }
+
+  private async ask(model: string, pick: { version?: string | null; alias?: string | null }, caller: Identity): Promise<VersionArtifact | undefined> {
     const data = await signedGraphQL<{ modelVersion: RegistryVersion | null }>(this.fetchSigned, this.url, caller, QUERY, {
       model,
       version: pick.version ?? null,
