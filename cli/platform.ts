@@ -72,6 +72,7 @@ export function runGateway(
     maxBodyBytes: config.maxBodyBytes,
     limits: { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity },
     subscriptions: config.subscriptions,
+    metricsToken: config.metricsToken,
   });
 }
 

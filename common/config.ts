@@ -54,6 +54,11 @@ const environment = z.object({
     .min(20, 'must be at least 20 characters')
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
+  TOUCHLINE_METRICS_TOKEN: z
+    .string()
+    .min(20, 'must be at least 20 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
   TOUCHLINE_SUPERGRAPH_FILE: z.string().min(1).optional(),
   TOUCHLINE_MAX_BODY_BYTES: positiveInt(1024 * 1024),
   TOUCHLINE_MAX_QUERY_DEPTH: positiveInt(15),
@@ -65,6 +70,9 @@ const environment = z.object({
   TOUCHLINE_HEARTBEAT_TIMEOUT_SECONDS: wholeNumber(15, 2, 86_400, 'must be a whole number of seconds from 2 to 86400'),
   TOUCHLINE_NODE_LOST_GRACE_SECONDS: wholeNumber(30, 0, 86_400, 'must be a whole number of seconds from 0 to 86400'),
   TOUCHLINE_JOB_LOG_LINES: wholeNumber(5_000, 10, 1_000_000, 'must be a whole number of lines from 10 to 1000000'),
+  TOUCHLINE_METRICS_RAW_RETENTION_HOURS: wholeNumber(24, 1, 24 * 365, 'must be a whole number of hours from 1 to 8760'),
+  TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS: wholeNumber(30, 1, 3_650, 'must be a whole number of days from 1 to 3650'),
+  TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS: wholeNumber(60, 1, 86_400, 'must be a whole number of seconds from 1 to 86400'),
   TOUCHLINE_GATEWAY_URL: httpUrl.optional(),
   TOUCHLINE_JOIN_TOKEN: z.string().startsWith('tlj_', 'must be a join token (tlj_...) from createJoinToken').optional(),
   TOUCHLINE_NODE_NAME: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase name of letters, digits and inner hyphens, at most 63').optional(),
@@ -81,7 +89,7 @@ const environment = z.object({
   TOUCHLINE_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['TOUCHLINE_INTERNAL_SECRET', 'TOUCHLINE_ADMIN_KEY', 'DATABASE_URL', 'REDIS_URL', 'TOUCHLINE_JOIN_TOKEN']);
+const SECRET_VARIABLES = new Set(['TOUCHLINE_INTERNAL_SECRET', 'TOUCHLINE_ADMIN_KEY', 'TOUCHLINE_METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'TOUCHLINE_JOIN_TOKEN']);
 
 export type SubgraphName = 'registry' | 'scheduler' | 'monitoring';
 export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['registry', 'scheduler', 'monitoring'];
@@ -97,6 +105,8 @@ export interface Config {
   databaseUrl: string | undefined;
   internalSecret: string | undefined;
   adminKey: string | undefined;
+  /** Bearer token for `GET /metrics`; without it, only loopback clients may scrape. */
+  metricsToken: string | undefined;
   supergraphFile: string | undefined;
   maxBodyBytes: number;
   maxQueryDepth: number;
@@ -107,6 +117,16 @@ export interface Config {
   scheduler: Readonly<SchedulerSettings>;
   agent: Readonly<AgentSettings>;
   subscriptions: Readonly<SubscriptionSettings>;
+  monitoring: Readonly<MonitoringSettings>;
+}
+
+export interface MonitoringSettings {
+  /** How long raw metric samples are kept; older ones live on as per-minute rollups. */
+  metricsRawRetentionHours: number;
+  /** How long per-minute rollups are kept. */
+  metricsRollupRetentionDays: number;
+  /** How often compaction rolls old samples up and deletes what retention no longer keeps. */
+  metricsCompactionIntervalSeconds: number;
 }
 
 export interface SubscriptionSettings {
@@ -182,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
     databaseUrl: e.DATABASE_URL,
     internalSecret: e.TOUCHLINE_INTERNAL_SECRET,
     adminKey: e.TOUCHLINE_ADMIN_KEY,
+    metricsToken: e.TOUCHLINE_METRICS_TOKEN,
     supergraphFile: e.TOUCHLINE_SUPERGRAPH_FILE && path.resolve(e.TOUCHLINE_SUPERGRAPH_FILE),
     maxBodyBytes: e.TOUCHLINE_MAX_BODY_BYTES,
     maxQueryDepth: e.TOUCHLINE_MAX_QUERY_DEPTH,
@@ -205,6 +226,11 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
       maxPerKey: e.TOUCHLINE_MAX_SUBSCRIPTIONS_PER_KEY,
       idleTimeoutSeconds: e.TOUCHLINE_WS_IDLE_TIMEOUT_SECONDS,
       keepAliveSeconds: e.TOUCHLINE_WS_KEEPALIVE_SECONDS,
+    }),
+    monitoring: Object.freeze({
+      metricsRawRetentionHours: e.TOUCHLINE_METRICS_RAW_RETENTION_HOURS,
+      metricsRollupRetentionDays: e.TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS,
+      metricsCompactionIntervalSeconds: e.TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS,
     }),
     agent: Object.freeze({
       gatewayUrl: e.TOUCHLINE_GATEWAY_URL,

@@ -14,6 +14,7 @@ import type { ServiceContext } from './graphql/context';
 import { ErrorCode, formatError } from './graphql/errors';
 import { RedisBus } from './events/bus';
 import { graphqlRoute } from './http/graphql-route';
+import { ServiceMetrics } from './metrics/service-metrics';
 import { serveSubgraphSubscriptions } from './subscriptions/subgraph-subscriptions';
 import { graphqlError, json, startHttpService, type HttpRequest, type HttpService } from './http/server';
 import type { Config } from './config';
@@ -43,6 +44,8 @@ export interface SubgraphEnvironment {
   secret: string;
   /** Where the other subgraphs' GraphQL endpoints answer, by name. */
   peers: Readonly<Record<string, string>>;
+  /** This subgraph's Prometheus registry, served at `/metrics`: a subgraph adds its own metrics to it. */
+  metrics: ServiceMetrics;
 }
 
 export interface SubgraphInstance<TContext extends ServiceContext> {
@@ -82,13 +85,14 @@ export async function startSubgraph<TContext extends ServiceContext>(
     onQuery: options.onQuery,
   });
   let instance: SubgraphInstance<TContext> | undefined;
+  const metrics = new ServiceMetrics(definition.name);
   try {
     if (options.config.subscriptions.redisUrl) {
       // Instances share announcements when they share a database; other deployments on the same Redis stay apart.
       const deployment = createHash('sha256').update(JSON.stringify(options.database)).digest('hex').slice(0, 12);
       db.bus = new RedisBus(options.config.subscriptions.redisUrl, `${definition.name}:${deployment}:`, logger);
     }
-    instance = await definition.start({ db, logger, config: options.config, secret: options.secret, peers: options.peers });
+    instance = await definition.start({ db, logger, config: options.config, secret: options.secret, peers: options.peers, metrics });
     const running = instance;
     const schema = await definition.buildSchema();
     const apollo = new ApolloServer<TContext>({
@@ -96,7 +100,7 @@ export async function startSubgraph<TContext extends ServiceContext>(
       formatError: formatError(logger),
       includeStacktraceInErrorResponses: false,
       stopOnTerminationSignals: false,
-      plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginLandingPageDisabled()],
+      plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginLandingPageDisabled(), metrics.graphqlErrorsPlugin()],
     });
     await apollo.start();
     const verifier = new RequestVerifier(options.secret);
@@ -114,6 +118,7 @@ export async function startSubgraph<TContext extends ServiceContext>(
       port: options.port,
       logger,
       maxBodyBytes: options.config.maxBodyBytes,
+      metrics: { service: metrics, token: options.config.metricsToken },
       routes: {
         '/healthz': () => json(200, { status: 'ok', service: definition.name }),
         '/readyz': async () => {

@@ -12,6 +12,7 @@ import { subgraphSdl } from '../common/graphql/subgraph-schema';
 import { graphqlRoute } from '../common/http/graphql-route';
 import { graphqlError, json, startHttpService, type HttpService } from '../common/http/server';
 import type { Logger } from '../common/logger';
+import { ServiceMetrics } from '../common/metrics/service-metrics';
 import { ACCESS_SUBGRAPH, accessEntities, accessMigrations, buildAccessSchema } from './access';
 import type { AccessContext } from './access/access.resolver';
 import { bootstrapAdminKey } from './access/api-key.service';
@@ -21,7 +22,7 @@ import { playgroundAssets, playgroundPage, PLAYGROUND_PREFIX, wantsPlayground } 
 import { queryLimitsPlugin, type QueryLimits } from './query-limits';
 import { SubgraphDataSource } from './subgraph-data-source';
 import { FederatedSubscriptions, type SubscriptionStats } from './subscriptions/federated-subscriptions';
-import { serveGatewayWebSockets } from './subscriptions/websocket-server';
+import { serveGatewayWebSockets, type GatewayWebSockets } from './subscriptions/websocket-server';
 import { liveSupergraph, readSupergraphFile, remoteSdl, type SdlSource } from './supergraph';
 
 export type GatewayContext = AccessContext;
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   limits: QueryLimits;
   subscriptions: SubscriptionSettings;
+  /** Bearer token for `GET /metrics`; without it, only loopback clients may scrape. */
+  metricsToken?: string;
 }
 
 export interface RunningGateway {
@@ -67,6 +70,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
   let http: HttpService | undefined;
+  const metrics = new ServiceMetrics('gateway');
   try {
     const bootstrapKey = await db.transaction(async (em) => {
       if (db.kind === 'postgres') await em.query("SELECT pg_advisory_xact_lock(hashtext('touchline:bootstrap-admin-key'))");
@@ -117,7 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       includeStacktraceInErrorResponses: false,
       stopOnTerminationSignals: false,
       parseOptions: { maxTokens: 20_000 },
-      plugins: [ApolloServerPluginLandingPageDisabled(), queryLimitsPlugin(options.limits)],
+      plugins: [ApolloServerPluginLandingPageDisabled(), queryLimitsPlugin(options.limits), metrics.graphqlErrorsPlugin()],
       logger,
     });
 
@@ -151,6 +155,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       port: options.port,
       logger,
       maxBodyBytes: options.maxBodyBytes,
+      metrics: { service: metrics, token: options.metricsToken },
       routes: {
         '/': () => ({ status: 302, headers: { location: '/graphql' } }),
         '/healthz': () => json(200, { status: 'ok', service: 'gateway' }),
@@ -181,6 +186,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       isReady: () => started,
       createContext,
     });
+    gatewayMetrics(metrics, subscriptions.stats, webSockets);
     const url = `${http.url}/graphql`;
     logger.info({ url }, 'gateway listening');
     const server = http;
@@ -207,6 +213,34 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await db.close();
     throw error;
   }
+}
+
+/** What the gateway alone knows: subscriptions and the WebSocket connections that carry them. */
+function gatewayMetrics(metrics: ServiceMetrics, stats: Readonly<SubscriptionStats>, webSockets: GatewayWebSockets): void {
+  metrics.gaugeFromReadings({
+    name: 'touchline_subscriptions',
+    help: 'Subscriptions open at the gateway (subscribers), and the upstream subscriptions that serve them (groups).',
+    labelNames: ['kind'],
+    read: () => [
+      { labels: { kind: 'subscribers' }, value: stats.subscribers },
+      { labels: { kind: 'groups' }, value: stats.groups },
+    ],
+  });
+  metrics.gaugeFromReadings({
+    name: 'touchline_websocket_connections',
+    help: 'WebSocket connections open at the gateway.',
+    read: () => [{ labels: {}, value: webSockets.connections }],
+  });
+  metrics.counterFromReadings({
+    name: 'touchline_subscription_events_total',
+    help: 'Events the gateway received from the subgraphs for its subscriptions (each completed once for all its subscribers).',
+    read: () => [{ labels: {}, value: stats.events }],
+  });
+  metrics.counterFromReadings({
+    name: 'touchline_subscription_entity_fetches_total',
+    help: 'Requests the gateway sent to subgraphs to complete subscription events with fields they do not hold.',
+    read: () => [{ labels: {}, value: stats.entityFetches }],
+  });
 }
 
 async function readiness(db: Database, subgraphs: Record<string, string>, started: boolean, waitingFor: string[]): Promise<Record<string, string>> {

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
 import { ErrorCode } from '../graphql/errors';
+import { METRICS_PATH, metricsRoute } from '../metrics/metrics-route';
+import type { ServiceMetrics } from '../metrics/service-metrics';
 
 export interface HttpRequest {
   method: string;
@@ -30,6 +32,8 @@ export interface HttpServiceOptions {
   maxBodyBytes: number;
   /** Exact paths (`/graphql`) or prefixes ending in a slash (`/playground/`). */
   routes: Record<string, Route>;
+  /** Counts every request in these metrics and serves them at `GET /metrics` (behind the token, when set). */
+  metrics?: { service: ServiceMetrics; token: string | undefined };
 }
 
 export interface HttpService {
@@ -55,7 +59,8 @@ export function graphqlError(status: number, code: ErrorCode, message: string, h
 }
 
 export async function startHttpService(options: HttpServiceOptions): Promise<HttpService> {
-  const { logger, routes } = options;
+  const { logger, metrics } = options;
+  const routes = metrics ? { ...options.routes, [METRICS_PATH]: metricsRoute(metrics.service, metrics.token) } : options.routes;
   const exact = new Map(Object.entries(routes).filter(([path]) => !path.endsWith('/') || path === '/'));
   const prefixes = Object.entries(routes).filter(([path]) => path.endsWith('/') && path !== '/');
 
@@ -63,7 +68,12 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
     const started = process.hrtime.bigint();
     const requestId = validRequestId(raw.headers['x-request-id']) ?? randomUUID();
     const url = new URL(raw.url ?? '/', 'http://localhost');
-    const route = exact.get(url.pathname) ?? prefixes.find(([prefix]) => url.pathname.startsWith(prefix))?.[1];
+    const matched: [string, Route] | undefined = exact.has(url.pathname)
+      ? [url.pathname, exact.get(url.pathname)!]
+      : prefixes.find(([prefix]) => url.pathname.startsWith(prefix));
+    const route = matched?.[1];
+    const observe = (status: number) =>
+      metrics?.service.observeRequest(matched?.[0] ?? 'unmatched', request.method, status, Number(process.hrtime.bigint() - started) / 1e9);
     const request: HttpRequest = {
       method: raw.method ?? 'GET',
       url,
@@ -89,10 +99,12 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
     void respond().then(
       (response) => write(res, requestId, response).finally(() => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        observe(response.status);
         logger.debug({ requestId, method: request.method, path: url.pathname, status: response.status, ms }, 'request');
       }),
       (error: unknown) => {
         logger.error({ err: error, requestId }, 'could not answer a request');
+        observe(500);
         res.destroy();
       },
     );

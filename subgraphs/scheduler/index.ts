@@ -10,6 +10,7 @@ import { Job, JobAttempt, JobEvent, JobLogLine, SchedulerLease } from './job/job
 import { JobAttemptResolver, JobResolver } from './job/job.resolver';
 import { JobSubscriptionResolver, jobUpdatesTail } from './job/job.subscriptions';
 import { RegistryClient } from './job/registry-client';
+import { schedulerMetrics } from './scheduler-metrics';
 import { postgresMigrations, sqliteMigrations } from './migrations';
 import { JoinToken, Node, NodeEvent } from './node/node.entity';
 import { NodeResolver } from './node/node.resolver';
@@ -27,8 +28,8 @@ export const scheduler: SubgraphDefinition<SchedulerContext> = {
         Node: (reference, ctx) => ctx.loaders.node.load(reference.id),
       },
     }),
-  async start({ db, logger, config, secret, peers }) {
-    const loop = new ControlLoop(db, config.scheduler, logger);
+  async start({ db, logger, config, secret, peers, metrics }) {
+    const loop = new ControlLoop(db, config.scheduler, logger, schedulerMetrics(db, metrics));
     loop.start();
     const registry = new RegistryClient(peers.registry ?? config.subgraphUrls.registry, secret);
     const jobUpdates = jobUpdatesTail(db, logger, config.subscriptions.replayWindow);

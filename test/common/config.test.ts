@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       internalSecret: undefined,
       adminKey: undefined,
+      metricsToken: undefined,
       supergraphFile: undefined,
       maxBodyBytes: 1024 * 1024,
       maxQueryDepth: 15,
@@ -53,6 +54,11 @@ describe('loadConfig', () => {
         maxPerKey: 1_000,
         idleTimeoutSeconds: 300,
         keepAliveSeconds: 15,
+      },
+      monitoring: {
+        metricsRawRetentionHours: 24,
+        metricsRollupRetentionDays: 30,
+        metricsCompactionIntervalSeconds: 60,
       },
       agent: {
         gatewayUrl: undefined,
@@ -78,6 +84,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgresql://touchline:pw@db.internal:5432/touchline',
       TOUCHLINE_INTERNAL_SECRET: 'x'.repeat(32),
       TOUCHLINE_ADMIN_KEY: 'tl_admin_0123456789abcdef',
+      TOUCHLINE_METRICS_TOKEN: 'scrape-token-0123456789',
       TOUCHLINE_SUPERGRAPH_FILE: 'supergraph.graphql',
       TOUCHLINE_MAX_BODY_BYTES: '4096',
       TOUCHLINE_MAX_QUERY_DEPTH: '8',
@@ -104,6 +111,9 @@ describe('loadConfig', () => {
       TOUCHLINE_MAX_SUBSCRIPTIONS_PER_KEY: '20',
       TOUCHLINE_WS_IDLE_TIMEOUT_SECONDS: '0',
       TOUCHLINE_WS_KEEPALIVE_SECONDS: '30',
+      TOUCHLINE_METRICS_RAW_RETENTION_HOURS: '6',
+      TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS: '90',
+      TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS: '300',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -118,6 +128,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgresql://touchline:pw@db.internal:5432/touchline',
       internalSecret: 'x'.repeat(32),
       adminKey: 'tl_admin_0123456789abcdef',
+      metricsToken: 'scrape-token-0123456789',
       supergraphFile: path.join(process.cwd(), 'supergraph.graphql'),
       maxBodyBytes: 4096,
       maxQueryDepth: 8,
@@ -141,6 +152,11 @@ describe('loadConfig', () => {
         maxPerKey: 20,
         idleTimeoutSeconds: 0,
         keepAliveSeconds: 30,
+      },
+      monitoring: {
+        metricsRawRetentionHours: 6,
+        metricsRollupRetentionDays: 90,
+        metricsCompactionIntervalSeconds: 300,
       },
       agent: {
         gatewayUrl: 'https://touchline.internal/graphql',
@@ -207,12 +223,14 @@ describe('loadConfig', () => {
       DATABASE_URL: 'mysql://touchline:hunter2-db-password@db.internal/touchline',
       TOUCHLINE_INTERNAL_SECRET: 'too-short-but-secret',
       TOUCHLINE_ADMIN_KEY: 'admin key with spaces in it',
+      TOUCHLINE_METRICS_TOKEN: 'metrics token with spaces',
     };
     const error = configErrorFor(secrets);
     expect(error.problems).toEqual([
       'DATABASE_URL: must be a postgres:// or postgresql:// URL',
       'TOUCHLINE_INTERNAL_SECRET: must be at least 32 characters',
       'TOUCHLINE_ADMIN_KEY: must be printable ASCII without spaces',
+      'TOUCHLINE_METRICS_TOKEN: must be printable ASCII without spaces',
     ]);
     for (const value of Object.values(secrets)) expect(error.message).not.toContain(value);
     expect(error.message).not.toContain('hunter2');
