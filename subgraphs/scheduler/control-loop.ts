@@ -6,6 +6,7 @@ import { In, IsNull, LessThan, Not, type EntityManager } from 'typeorm';
 import type { SchedulerSettings } from '../../common/config';
 import { forUpdate, type Database } from '../../common/db/database';
 import type { Logger } from '../../common/logger';
+import { Lease } from '../../common/db/lease';
 import { ACTIVE_ATTEMPT_STATES, AttemptState, JobAttempt, SchedulerLease } from './job/job.entity';
 import { JobState } from './job/job-state';
 import { nodeSnapshotOf, recordNodeChange } from './node/node-events';
@@ -39,6 +40,7 @@ export interface ControlLoopObserver {
 
 export class ControlLoop {
   readonly holder = `${process.pid}-${randomUUID()}`;
+  private readonly lease: Lease;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private wakeRequested = false;
@@ -59,7 +61,9 @@ export class ControlLoop {
     private readonly settings: SchedulerSettings,
     private readonly logger: Logger,
     private readonly observer: ControlLoopObserver = {},
-  ) {}
+  ) {
+    this.lease = new Lease(db, SchedulerLease, LEASE_NAME, this.holder);
+  }
 
   start(): void {
     this.schedule(0);
@@ -95,7 +99,7 @@ export class ControlLoop {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
-    await this.db.transaction((em) => em.delete(SchedulerLease, { name: LEASE_NAME, holder: this.holder })).catch(() => undefined);
+    await this.lease.release();
   }
 
   private schedule(delayMs: number): void {
@@ -155,19 +159,7 @@ export class ControlLoop {
 
   /** Takes or renews the lease; false while another instance holds it. */
   private holdLease(): Promise<boolean> {
-    return this.db.transaction(async (em) => {
-      const now = new Date();
-      const lease = await em.findOne(SchedulerLease, { where: { name: LEASE_NAME }, lock: forUpdate(em) });
-      const expiresAt = new Date(now.getTime() + LEASE_MS);
-      if (!lease) {
-        await em.insert(SchedulerLease, { name: LEASE_NAME, holder: this.holder, expiresAt });
-        return true;
-      }
-      if (lease.holder !== this.holder && lease.expiresAt > now) return false;
-      if (lease.holder !== this.holder) this.logger.info({ previous: lease.holder }, 'took over the scheduler control loop');
-      await em.update(SchedulerLease, { name: LEASE_NAME }, { holder: this.holder, expiresAt });
-      return true;
-    });
+    return this.lease.hold(LEASE_MS, (previous) => this.logger.info({ previous }, 'took over the scheduler control loop'));
   }
 
   private async markSilentNodes(): Promise<void> {

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { MonitoringSettings } from '../../../common/config';
-import { forUpdate, type Database } from '../../../common/db/database';
+import type { Database } from '../../../common/db/database';
+import { Lease } from '../../../common/db/lease';
 import type { Logger } from '../../../common/logger';
 import { MetricRollup, MetricSample, MetricsLease } from './metric.entity';
 import { statement, tableOf } from './sql';
@@ -132,7 +133,7 @@ async function expireBatch(em: EntityManager, cutoff: number): Promise<number> {
 
 /** Runs compaction every interval on the instance holding the lease. */
 export class MetricsCompaction {
-  private readonly holder = randomUUID();
+  private readonly lease: Lease;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -141,7 +142,9 @@ export class MetricsCompaction {
     private readonly db: Database,
     private readonly settings: Readonly<MonitoringSettings>,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.lease = new Lease(db, MetricsLease, LEASE_NAME, randomUUID());
+  }
 
   private get intervalMs(): number {
     return this.settings.metricsCompactionIntervalSeconds * 1000;
@@ -155,7 +158,7 @@ export class MetricsCompaction {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
-    await this.db.transaction((em) => em.delete(MetricsLease, { name: LEASE_NAME, holder: this.holder })).catch(() => undefined);
+    await this.lease.release();
   }
 
   private schedule(): void {
@@ -178,17 +181,6 @@ export class MetricsCompaction {
 
   /** Takes or renews the lease (for three intervals); false while another instance holds it. */
   private holdLease(): Promise<boolean> {
-    return this.db.transaction(async (em) => {
-      const now = new Date();
-      const expiresAt = new Date(now.getTime() + 3 * this.intervalMs);
-      const lease = await em.findOne(MetricsLease, { where: { name: LEASE_NAME }, lock: forUpdate(em) });
-      if (!lease) {
-        await em.insert(MetricsLease, { name: LEASE_NAME, holder: this.holder, expiresAt });
-        return true;
-      }
-      if (lease.holder !== this.holder && lease.expiresAt > now) return false;
-      await em.update(MetricsLease, { name: LEASE_NAME }, { holder: this.holder, expiresAt });
-      return true;
-    });
+    return this.lease.hold(3 * this.intervalMs);
   }
 }
