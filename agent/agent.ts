@@ -9,6 +9,7 @@ import { detectCapacity, type Capacity, type DeclaredCapacity } from './capacity
 import { AttemptRecords, CredentialStore, type AttemptRecord } from './credential-store';
 import { AgentRefused, GatewayClient, GatewayUnavailable } from './gateway-client';
 import { LogShipper } from './log-shipper';
+import { declaredSampler, machineSampler, NodeMetricsReporter } from './node-metrics';
 import type { AttemptExit, AttemptSpec, RunningAttempt, Runtime } from './runtimes/runtime';
 
 export const AGENT_VERSION = '0.2.0';
@@ -25,6 +26,10 @@ export interface AgentOptions {
   /** Kept for the machine itself: jobs may use the capacity less this. */
   reserved: { cpuMillicores: number; memoryMiB: number };
   logger: Logger;
+  /** Seconds between pushes of the node's metrics; 0 turns them off. */
+  metricsIntervalSeconds: number;
+  /** A simulated node: its metrics are its declared capacity, idle, not this machine's. */
+  simulated?: boolean;
 }
 
 interface Assignment {
@@ -71,6 +76,7 @@ export class Agent {
   private readonly records: AttemptRecords;
   private readonly shipper: LogShipper;
   private readonly watch: AssignmentWatch;
+  private readonly metrics: NodeMetricsReporter;
   private timer: NodeJS.Timeout | undefined;
   /** The heartbeat in flight, if any: at most one at a time. */
   private beating: Promise<void> | undefined;
@@ -99,6 +105,8 @@ export class Agent {
       onConnected: () => this.beatNow(),
       onChange: () => this.beatNow(),
     });
+    const sampler = options.simulated ? declaredSampler(capacity) : machineSampler({ stateDir: options.stateDir, capacity, logger: options.logger });
+    this.metrics = new NodeMetricsReporter(client, sampler, options.metricsIntervalSeconds * 1000, options.logger);
   }
 
   /** Enrolls the node if it has no credential yet, takes back what an earlier agent left running, and starts. */
@@ -125,6 +133,8 @@ export class Agent {
     await agent.recoverOrphans();
     agent.beatNow();
     agent.watch.start();
+    // Simulated nodes start at random points of the interval, so thousands of them do not push at once.
+    agent.metrics.start(options.simulated ? Math.random() * options.metricsIntervalSeconds * 1000 : undefined);
     logger.info({ node: stored.nodeName, gateway: options.gatewayUrl, capacity, runtimes: options.runtimes.map((r) => r.name) }, 'agent running');
     return agent;
   }
@@ -133,7 +143,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.watch.stop();
+    await Promise.all([this.watch.stop(), this.metrics.stop()]);
     await this.beating?.catch(() => undefined);
     await Promise.all([...this.attempts.values()].map((attempt) => attempt.handle?.stop(5)));
     await Promise.all([...this.attempts.keys()].map((id) => this.ended(id)));

@@ -23,7 +23,12 @@ export const AGENT_USAGE = `Usage: touchline agent --gateway URL [--join-token T
   --gpus 0:A100:40960,...  declare the GPUs (index:model:memory MiB) instead of asking nvidia-smi
   --reserved-cpu-millicores N, --reserved-memory-mib N   keep this much for the machine itself
   --state-dir DIR          where the node's credential and running attempts are kept (TOUCHLINE_AGENT_STATE_DIR)
-  --simulate N             run N simulated nodes (declared capacity; their jobs wait TOUCHLINE_SIMULATED_SECONDS)`;
+  --metrics-interval SECONDS  push the node's metrics (CPU, memory, disk, GPUs) this often; 0 turns it off (default 10)
+  --simulate N             run N simulated nodes (declared capacity; their jobs wait TOUCHLINE_SIMULATED_SECONDS);
+                           they push no metrics unless --metrics-interval is given, and then their declared values`;
+
+/** Seconds between metrics pushes when --metrics-interval is not given. */
+export const DEFAULT_METRICS_INTERVAL_SECONDS = 10;
 
 export class AgentUsageError extends Error {
   override name = 'AgentUsageError';
@@ -42,9 +47,10 @@ interface Flags {
   reservedMemoryMiB?: number;
   stateDir?: string;
   simulate?: number;
+  metricsInterval?: number;
 }
 
-const NUMERIC = new Set(['cpuMillicores', 'memoryMiB', 'reservedCpuMillicores', 'reservedMemoryMiB', 'simulate']);
+const NUMERIC = new Set(['cpuMillicores', 'memoryMiB', 'reservedCpuMillicores', 'reservedMemoryMiB', 'simulate', 'metricsInterval']);
 
 export function parseAgentFlags(args: string[]): Flags {
   const flags: Record<string, string | number> = {};
@@ -100,11 +106,14 @@ export async function launchAgents(flags: Flags, config: Config, logger: Logger)
     labels: parseLabels(flags.labels ?? config.agent.labels),
     declared: declaredCapacity(flags),
     reserved: { cpuMillicores: flags.reservedCpuMillicores ?? 0, memoryMiB: flags.reservedMemoryMiB ?? 0 },
+    metricsIntervalSeconds: flags.metricsInterval ?? DEFAULT_METRICS_INTERVAL_SECONDS,
   };
 
   if (flags.simulate !== undefined) {
     if (flags.simulate < 1 || flags.simulate > 10_000) throw new AgentUsageError('--simulate takes from 1 to 10000 nodes');
     const declared = { cpuMillicores: 8_000, memoryMiB: 32_768, gpus: [], ...base.declared };
+    // Metrics from thousands of simulated nodes would only measure this one machine many times: off unless asked for.
+    const metricsIntervalSeconds = flags.metricsInterval ?? 0;
     const agents = await Promise.all(
       Array.from({ length: flags.simulate }, (_, index) => {
         const name = `${base.name}-sim-${index + 1}`;
@@ -112,6 +121,8 @@ export async function launchAgents(flags: Flags, config: Config, logger: Logger)
           ...base,
           name,
           declared,
+          metricsIntervalSeconds,
+          simulated: true,
           labels: { ...base.labels, simulated: 'true' },
           stateDir: path.join(stateDir, name),
           runtimes: [new SimulatedRuntime({ logger })],

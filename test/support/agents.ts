@@ -32,6 +32,8 @@ export interface AgentSpec {
   env?: Record<string, string>;
   /** Let the agent ask nvidia-smi for its GPUs instead of declaring none. */
   detectGpus?: boolean;
+  /** Seconds between the agent's metrics pushes (--metrics-interval); 0 (none) when left out, so tests see only the metrics they report. */
+  metricsIntervalSeconds?: number;
 }
 
 /** Starts `touchline agent` as its own process and waits until it runs. */
@@ -47,6 +49,7 @@ export async function startAgent(touchline: TestPlatform, spec: AgentSpec, state
     ...(spec.detectGpus ? [] : ['--gpus', spec.gpus ?? '']),
     '--state-dir', stateDir,
     ...(spec.labels ? ['--labels', spec.labels] : []),
+    '--metrics-interval', String(spec.metricsIntervalSeconds ?? 0),
   ];
   const child = spawnTouchline(args, { LOG_LEVEL: 'info', ...spec.env });
   await child.waitFor(/"msg":"agent running"/);

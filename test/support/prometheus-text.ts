@@ -108,10 +108,12 @@ function parseSample(line: string, fail: (problem: string) => never): Sample {
   return { name, labels, value: parseValue(fields[1]!, fail) };
 }
 
+/** A value as Prometheus reads it (Go's ParseFloat): NaN and Inf in any case (prom-client writes "Nan"). */
 function parseValue(text: string, fail: (problem: string) => never): number {
-  if (text === '+Inf' || text === 'Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const lower = text.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  if (lower === 'nan') return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) fail(`bad value ${text}`);
   return Number(text);
 }
