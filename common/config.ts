@@ -73,6 +73,7 @@ const environment = z.object({
   TOUCHLINE_METRICS_RAW_RETENTION_HOURS: wholeNumber(24, 1, 24 * 365, 'must be a whole number of hours from 1 to 8760'),
   TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS: wholeNumber(30, 1, 3_650, 'must be a whole number of days from 1 to 3650'),
   TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS: wholeNumber(60, 1, 86_400, 'must be a whole number of seconds from 1 to 86400'),
+  TOUCHLINE_ALERT_EVALUATION_SECONDS: wholeNumber(15, 1, 3_600, 'must be a whole number of seconds from 1 to 3600'),
   TOUCHLINE_GATEWAY_URL: httpUrl.optional(),
   TOUCHLINE_JOIN_TOKEN: z.string().startsWith('tlj_', 'must be a join token (tlj_...) from createJoinToken').optional(),
   TOUCHLINE_NODE_NAME: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase name of letters, digits and inner hyphens, at most 63').optional(),
@@ -127,6 +128,8 @@ export interface MonitoringSettings {
   metricsRollupRetentionDays: number;
   /** How often compaction rolls old samples up and deletes what retention no longer keeps. */
   metricsCompactionIntervalSeconds: number;
+  /** How often alert rules are evaluated (by one instance at a time). */
+  alertEvaluationIntervalSeconds: number;
 }
 
 export interface SubscriptionSettings {
@@ -231,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
       metricsRawRetentionHours: e.TOUCHLINE_METRICS_RAW_RETENTION_HOURS,
       metricsRollupRetentionDays: e.TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS,
       metricsCompactionIntervalSeconds: e.TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS,
+      alertEvaluationIntervalSeconds: e.TOUCHLINE_ALERT_EVALUATION_SECONDS,
     }),
     agent: Object.freeze({
       gatewayUrl: e.TOUCHLINE_GATEWAY_URL,

@@ -59,6 +59,7 @@ describe('loadConfig', () => {
         metricsRawRetentionHours: 24,
         metricsRollupRetentionDays: 30,
         metricsCompactionIntervalSeconds: 60,
+        alertEvaluationIntervalSeconds: 15,
       },
       agent: {
         gatewayUrl: undefined,
@@ -114,6 +115,7 @@ describe('loadConfig', () => {
       TOUCHLINE_METRICS_RAW_RETENTION_HOURS: '6',
       TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS: '90',
       TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS: '300',
+      TOUCHLINE_ALERT_EVALUATION_SECONDS: '30',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -157,6 +159,7 @@ describe('loadConfig', () => {
         metricsRawRetentionHours: 6,
         metricsRollupRetentionDays: 90,
         metricsCompactionIntervalSeconds: 300,
+        alertEvaluationIntervalSeconds: 30,
       },
       agent: {
         gatewayUrl: 'https://touchline.internal/graphql',

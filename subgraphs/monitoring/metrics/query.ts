@@ -229,3 +229,44 @@ async function latestSamples(
   const rows: Record<string, string | number>[] = await em.query(sql, parameters);
   return rows.map((row) => ({ seriesId: String(row.series_id), at: Number(row.at), value: Number(row.value) }));
 }
+
+/** A series with its raw samples, as alert evaluation reads it. */
+export interface RawSeries {
+  name: string;
+  labels: Record<string, string>;
+  points: { at: number; value: number }[];
+}
+
+/**
+ * The raw samples of every series of `name` with `from` < at <= `to`, in time order. With `includeSilent`, series
+ * with no sample in the window but one still among the raw samples come too, with no points: what an alert on a
+ * metric's absence needs to see.
+ */
+export async function rawSeriesInWindow(em: EntityManager, name: string, from: number, to: number, includeSilent: boolean): Promise<RawSeries[]> {
+  const series = await em.find(StoredSeries, { where: { name }, take: QUERY_LIMITS.candidates });
+  const result: RawSeries[] = [];
+  for (let offset = 0; offset < series.length; offset += CHUNK) {
+    const chunk = series.slice(offset, offset + CHUNK);
+    const { parameters, bind } = statement(em);
+    const ids = chunk.map((s) => bind(s.id)).join(', ');
+    const rows: Record<string, string | number>[] = await em.query(
+      `SELECT "series_id", "at", "value" FROM ${tableOf(em, MetricSample)}
+       WHERE "series_id" IN (${ids}) AND "at" > ${bind(from)} AND "at" <= ${bind(to)} ORDER BY "series_id", "at"`,
+      parameters,
+    );
+    const points = new Map<string, { at: number; value: number }[]>();
+    for (const row of rows) {
+      const id = String(row.series_id);
+      let list = points.get(id);
+      if (!list) points.set(id, (list = []));
+      list.push({ at: Number(row.at), value: Number(row.value) });
+    }
+    const silent = includeSilent ? chunk.filter((s) => !points.has(s.id)).map((s) => s.id) : [];
+    const silentKept = new Set(silent.length > 0 ? (await latestSamples(em, MetricSample, silent)).map((row) => row.seriesId) : []);
+    for (const s of chunk) {
+      const found = points.get(s.id);
+      if (found || silentKept.has(s.id)) result.push({ name: s.name, labels: s.labels, points: found ?? [] });
+    }
+  }
+  return result;
+}
