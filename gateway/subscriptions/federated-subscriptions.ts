@@ -44,6 +44,8 @@ export interface FederatedSubscriptionOptions {
 
 export interface SubscriptionRequest {
   query: string;
+  /** The query already parsed, when the caller has it. */
+  document?: DocumentNode;
   operationName?: string | null;
   variables?: Record<string, unknown> | null;
   identity: Identity;
@@ -111,7 +113,7 @@ export class FederatedSubscriptions {
     if (!composition) return failure(new TouchlineError('The gateway is starting; subscribe again shortly', ErrorCode.SERVICE_UNAVAILABLE));
     let document: DocumentNode;
     try {
-      document = parse(request.query, { maxTokens: 20_000 });
+      document = request.document ?? parse(request.query, { maxTokens: 20_000 });
     } catch (error) {
       return failure(error as GraphQLError);
     }

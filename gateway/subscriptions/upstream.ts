@@ -69,23 +69,20 @@ export class UpstreamConnections {
   }
 
   private create(httpUrl: string, webSocketImpl: unknown): Client {
-    {
-      const url = httpUrl.replace(/^http/, 'ws');
-      const client = createClient({
-        url,
-        webSocketImpl,
-        lazy: true,
-        lazyCloseTimeout: 1_000,
-        keepAlive: 10_000,
-        // The subscriptions themselves start again, each with a fresh signature and its resume point.
-        retryAttempts: 0,
-        connectionParams: () => signedHeaders(this.secret, serviceIdentity('gateway'), SUBSCRIPTION_CONNECT),
-        on: {
-          closed: (event) => this.logger.debug({ url, code: (event as { code?: number }).code }, 'subgraph subscription connection closed'),
-        },
-      });
-      return client;
-    }
+    const url = httpUrl.replace(/^http/, 'ws');
+    return createClient({
+      url,
+      webSocketImpl,
+      lazy: true,
+      lazyCloseTimeout: 1_000,
+      keepAlive: 10_000,
+      // The subscriptions themselves start again, each with a fresh signature and its resume point.
+      retryAttempts: 0,
+      connectionParams: () => signedHeaders(this.secret, serviceIdentity('gateway'), SUBSCRIPTION_CONNECT),
+      on: {
+        closed: (event) => this.logger.debug({ url, code: (event as { code?: number }).code }, 'subgraph subscription connection closed'),
+      },
+    });
   }
 
   /** A subscribe payload for `identity`, signed over its operation and variables. */

@@ -126,6 +126,7 @@ export function serveGatewayWebSockets<TContext>(options: GatewayWebSocketOption
         const { identity, requestId, payload, connection } = args.contextValue as OperationContext;
         return options.subscriptions.subscribe({
           query: payload.query,
+          document: args.document,
           operationName: payload.operationName,
           variables: payload.variables,
           identity,
