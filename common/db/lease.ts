@@ -44,3 +44,48 @@ export class Lease {
     await this.db.transaction((em) => em.delete(this.table, { name: this.name, holder: this.holder })).catch(() => undefined);
   }
 }
+
+/**
+ * Work done every `intervalMs` by whichever instance holds `lease` (renewed for three intervals each round, so one
+ * missed round does not hand it over). A round that fails is reported and tried again at the next interval.
+ */
+export class LeasedLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly lease: Lease,
+    private readonly intervalMs: number,
+    private readonly work: () => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** Waits for a round under way, then gives the lease up. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.lease.release();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.running = this.round()
+        .catch(this.onError)
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.schedule();
+        });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async round(): Promise<void> {
+    if (await this.lease.hold(3 * this.intervalMs)) await this.work();
+  }
+}

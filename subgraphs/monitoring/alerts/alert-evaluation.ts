@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { In, Not, type EntityManager } from 'typeorm';
 import type { MonitoringSettings } from '../../../common/config';
 import type { Database } from '../../../common/db/database';
-import { Lease } from '../../../common/db/lease';
+import { Lease, LeasedLoop } from '../../../common/db/lease';
 import type { Logger } from '../../../common/logger';
 import { evaluate } from '../alerting/evaluate';
 import type { AlertState, EvaluationResult, Series } from '../alerting/types';
@@ -102,49 +102,31 @@ function toAlertState(stored: StoredAlert): AlertState {
 
 /** Stores the built-in rules, then evaluates every interval on the instance holding the lease. */
 export class AlertEvaluation {
-  private readonly lease: Lease;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop: LeasedLoop;
 
   constructor(
     private readonly db: Database,
-    private readonly settings: Readonly<MonitoringSettings>,
+    settings: Readonly<MonitoringSettings>,
     private readonly logger: Logger,
   ) {
-    this.lease = new Lease(db, MetricsLease, LEASE_NAME, randomUUID());
-  }
-
-  private get intervalMs(): number {
-    return this.settings.alertEvaluationIntervalSeconds * 1000;
+    this.loop = new LeasedLoop(
+      new Lease(db, MetricsLease, LEASE_NAME, randomUUID()),
+      settings.alertEvaluationIntervalSeconds * 1000,
+      () => this.round(),
+      (error) => logger.error({ err: error }, 'alert evaluation failed; retrying at the next interval'),
+    );
   }
 
   async start(): Promise<void> {
     await this.db.transaction((em) => storeBuiltInRules(em));
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-    await this.lease.release();
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.running = this.round()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'alert evaluation failed; retrying at the next interval'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule();
-        });
-    }, this.intervalMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async round(): Promise<void> {
-    if (!(await this.lease.hold(3 * this.intervalMs))) return;
     const result = await evaluateAlerts(this.db);
     for (const { ruleId, problems } of result.invalidRules) this.logger.warn({ ruleId, problems }, 'alert rule not evaluated: it is not valid');
     for (const transition of result.transitions) {

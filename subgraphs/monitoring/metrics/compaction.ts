@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { MonitoringSettings } from '../../../common/config';
 import type { Database } from '../../../common/db/database';
-import { Lease } from '../../../common/db/lease';
+import { Lease, LeasedLoop } from '../../../common/db/lease';
 import type { Logger } from '../../../common/logger';
 import { MetricRollup, MetricSample, MetricsLease } from './metric.entity';
 import { statement, tableOf } from './sql';
@@ -133,54 +133,25 @@ async function expireBatch(em: EntityManager, cutoff: number): Promise<number> {
 
 /** Runs compaction every interval on the instance holding the lease. */
 export class MetricsCompaction {
-  private readonly lease: Lease;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop: LeasedLoop;
 
-  constructor(
-    private readonly db: Database,
-    private readonly settings: Readonly<MonitoringSettings>,
-    private readonly logger: Logger,
-  ) {
-    this.lease = new Lease(db, MetricsLease, LEASE_NAME, randomUUID());
-  }
-
-  private get intervalMs(): number {
-    return this.settings.metricsCompactionIntervalSeconds * 1000;
+  constructor(db: Database, settings: Readonly<MonitoringSettings>, logger: Logger) {
+    this.loop = new LeasedLoop(
+      new Lease(db, MetricsLease, LEASE_NAME, randomUUID()),
+      settings.metricsCompactionIntervalSeconds * 1000,
+      async () => {
+        const result = await compactMetrics(db, settings);
+        if (result.rolledUp > 0 || result.expired > 0) logger.info(result, 'compacted metrics');
+      },
+      (error) => logger.error({ err: error }, 'metric compaction failed; retrying at the next interval'),
+    );
   }
 
   start(): void {
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-    await this.lease.release();
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.running = this.round()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'metric compaction failed; retrying at the next interval'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule();
-        });
-    }, this.intervalMs);
-    this.timer.unref();
-  }
-
-  private async round(): Promise<void> {
-    if (!(await this.holdLease())) return;
-    const result = await compactMetrics(this.db, this.settings);
-    if (result.rolledUp > 0 || result.expired > 0) this.logger.info(result, 'compacted metrics');
-  }
-
-  /** Takes or renews the lease (for three intervals); false while another instance holds it. */
-  private holdLease(): Promise<boolean> {
-    return this.lease.hold(3 * this.intervalMs);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
