@@ -7,13 +7,31 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import type { Identity } from '../common/auth/identity';
 import { signedHeaders } from '../common/auth/request-signature';
+import {
+  cleanUp,
+  cpuSecondsIfAlive,
+  createDatabase,
+  findRepoRoot,
+  freePorts,
+  hasCleanups,
+  interrupt,
+  InterruptedError,
+  isInterrupted,
+  machineTicks,
+  makeDataDir,
+  onCleanup,
+  positiveNumber,
+  progress,
+  resetPeakRss,
+  stopIfInterrupted,
+  UsageError,
+  wholeNumber,
+} from './support';
 
 const USAGE = `Usage: npx tsx bench/gateway.ts [flags]
 
@@ -100,8 +118,6 @@ function parseOptions(argv: string[]): Options | undefined {
   };
 }
 
-class UsageError extends Error {}
-
 function parseFlags(argv: string[]) {
   try {
     return parseArgs({
@@ -126,52 +142,6 @@ function parseFlags(argv: string[]) {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-}
-
-function wholeNumber(flag: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`${flag} must be a whole number of at least ${min} (got ${text})`);
-  return value;
-}
-
-function positiveNumber(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a number above 0 (got ${text})`);
-  return value;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Clean-up: everything this run created is undone once, on success, failure or Ctrl-C, newest first.
-
-const cleanups: { label: string; run: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-let interrupted = false;
-
-/** Thrown to stop the run where it stands once Ctrl-C has been pressed; clean-up still happens. */
-class InterruptedError extends Error {}
-
-function stopIfInterrupted(): void {
-  if (interrupted) throw new InterruptedError('interrupted');
-}
-
-function onCleanup(label: string, run: () => Promise<void>): void {
-  cleanups.push({ label, run });
-}
-
-function cleanUp(): Promise<void> {
-  return (cleaning ??= (async () => {
-    for (const { label, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (error) {
-        console.error(`  could not ${label}: ${(error as Error).message}`);
-      }
-    }
-  })());
-}
-
-function progress(message: string): void {
-  console.log(`› ${message}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -200,19 +170,6 @@ function buildServices(): void {
   progress('building (npm run build)');
   const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (result.status !== 0) throw new Error(`npm run build failed (exit code ${result.status})`);
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 function spawnService(name: string, args: string[], env: Record<string, string>, wrap: { taskset?: string; nodeArgs?: string[] } = {}): Service {
@@ -333,49 +290,6 @@ async function startPlatform(options: Options, dataDir: string, databaseUrl: str
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Data: a temporary folder (SQLite files) or a PostgreSQL database of this run's own.
-
-function makeDataDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'touchline-bench-'));
-  onCleanup(`remove ${dir}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-interface BenchDatabase {
-  url: string;
-  /** The PIDs of the PostgreSQL server processes serving this database's connections right now. */
-  backendPids(): Promise<number[]>;
-}
-
-async function createDatabase(serverUrl: string): Promise<BenchDatabase> {
-  const name = `touchline_bench_${randomBytes(6).toString('hex')}`;
-  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  onCleanup(`drop database ${name}`, async () => {
-    await withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  progress(`created PostgreSQL database ${name}`);
-  const backendPids = () =>
-    withClient(serverUrl, async (client) => {
-      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
-      // PostgreSQL may run elsewhere (or in a container): only PIDs this machine can see are of use.
-      return rows.map((row) => row.pid).filter((pid) => fs.existsSync(`/proc/${pid}/stat`));
-    });
-  return { url: url.href, backendPids };
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Seeding: models, versions with training metrics, and an alias each, through the gateway as a user would.
 
 const SUBJECTS = ['xg', 'xa', 'xt', 'win-probability', 'pass-completion', 'press-intensity', 'shot-quality', 'player-load', 'injury-risk', 'set-piece-threat'];
@@ -447,7 +361,7 @@ async function seed(url: string, options: Options): Promise<void> {
   let next = 0;
   // A few models at a time: quicker than one by one, without turning seeding into a benchmark of its own.
   await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < options.models && !interrupted) await seedModel(url, next++, options.versionsPerModel);
+    while (next < options.models && !isInterrupted()) await seedModel(url, next++, options.versionsPerModel);
   }));
   const mutations = options.models * (options.versionsPerModel + 2);
   progress(`seeded in ${((Date.now() - started) / 1000).toFixed(1)} s (${mutations} mutations)`);
@@ -534,7 +448,7 @@ async function runLoad(target: Target, connections: number, durationMs: number):
   const started = performance.now();
   const end = started + durationMs;
   const loop = async () => {
-    while (performance.now() < end && !interrupted) {
+    while (performance.now() < end && !isInterrupted()) {
       const sent = performance.now();
       try {
         const response = await post(agent, target);
@@ -555,28 +469,9 @@ async function runLoad(target: Target, connections: number, durationMs: number):
 // ---------------------------------------------------------------------------------------------------------------
 // Process figures from /proc: CPU time (utime + stime) and peak resident memory (VmHWM).
 
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
-
 function statusField(pid: number, field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
-}
-
-/** Starts the peak-RSS count afresh (Linux clear_refs), so VmHWM covers the measured window only. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 interface ProcessFigures {
@@ -587,29 +482,12 @@ interface ProcessFigures {
   peakIsWindowOnly: boolean;
 }
 
-/** The whole machine's busy and total CPU time so far, in clock ticks summed over all CPUs (/proc/stat). */
-function machineTicks(): { busy: number; total: number } {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number) as number[];
-  const busy = user! + nice! + system! + irq! + softirq! + steal!;
-  return { busy, total: busy + idle! + iowait! };
-}
-
 /** Processes whose CPU is counted together: one service, or the PostgreSQL backends serving this run. */
 interface WatchedGroup {
   name: string;
   pids: number[];
   /** Whether its peak RSS means anything (PostgreSQL's is mostly shared memory). */
   memory: boolean;
-}
-
-/** Reads a process's CPU seconds, or undefined once it has gone (a PostgreSQL backend can end). */
-function cpuSecondsIfAlive(pid: number): number | undefined {
-  try {
-    return cpuSeconds(pid);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -877,8 +755,7 @@ async function main(): Promise<void> {
 // `on`, not `once`: a second signal (a second Ctrl-C, or tsx relaying the first) must not cut the clean-up short.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
+    if (!interrupt()) return;
     console.error(`\n${signal}: stopping the services and removing what this run created`);
     void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
@@ -891,19 +768,12 @@ main()
     console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : `Benchmark failed: ${(error as Error).stack ?? String(error)}`);
   })
   .finally(async () => {
-    if (cleanups.length > 0) progress('cleaning up');
+    if (hasCleanups()) progress('cleaning up');
     await cleanUp();
   });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
-
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

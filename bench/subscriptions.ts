@@ -26,23 +26,40 @@
 // - What the subscribers watch (--watch): `model`, the changes spread evenly over --models models and each subscriber
 //   filtering on one of them, so each change reaches subscribers/models of them (one upstream group per model); or
 //   `all`, every subscriber every change (one group: the broadcast worst case, subscribers x rate messages a second).
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { serviceIdentity, type Identity } from '../common/auth/identity';
 import { signedHeaders, subscriptionRequest, SUBSCRIPTION_CONNECT } from '../common/auth/request-signature';
 import type { SubscriptionStats } from '../gateway/subscriptions/federated-subscriptions';
 import { HISTOGRAM_STEP_MS, type ClientsMessage, type ClientsReport, type ClientsRequest, type ClientsSnapshot } from './subscriptions-clients';
 import type { ServiceMessage, ServiceReport, ServiceRequest } from './subscriptions-service';
+import {
+  type BenchDatabase,
+  cleanUp,
+  cpuSecondsIfAlive,
+  createDatabase,
+  freePorts,
+  hasCleanups,
+  interrupt,
+  InterruptedError,
+  machineTicks,
+  makeDataDir,
+  onCleanup,
+  positiveNumber,
+  progress,
+  resetPeakRss,
+  stopIfInterrupted,
+  UsageError,
+  wholeNumber,
+} from './support';
 
 const USAGE = `Usage: npx tsx bench/subscriptions.ts [flags]
 
@@ -123,8 +140,6 @@ interface Options {
   subscriberBuffer: number | undefined;
 }
 
-class UsageError extends Error {}
-
 function parseOptions(argv: string[]): Options | undefined {
   let values;
   try {
@@ -180,51 +195,6 @@ function parseOptions(argv: string[]): Options | undefined {
     postgresUrl: values['postgres-url'],
     subscriberBuffer: values['subscriber-buffer'] === undefined ? undefined : wholeNumber('--subscriber-buffer', values['subscriber-buffer'], 1),
   };
-}
-
-function wholeNumber(flag: string, text: string, min: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`${flag} must be a whole number of at least ${min} (got ${text})`);
-  return value;
-}
-
-function positiveNumber(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a number above 0 (got ${text})`);
-  return value;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Clean-up: everything this run created is undone once, on success, failure or Ctrl-C, newest first.
-
-const cleanups: { label: string; run: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-let interrupted = false;
-
-class InterruptedError extends Error {}
-
-function stopIfInterrupted(): void {
-  if (interrupted) throw new InterruptedError('interrupted');
-}
-
-function onCleanup(label: string, run: () => Promise<void>): void {
-  cleanups.push({ label, run });
-}
-
-function cleanUp(): Promise<void> {
-  return (cleaning ??= (async () => {
-    for (const { label, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (error) {
-        console.error(`  could not ${label}: ${(error as Error).message}`);
-      }
-    }
-  })());
-}
-
-function progress(message: string): void {
-  console.log(`› ${message}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -344,19 +314,6 @@ interface Platform {
   all: Child<ServiceMessage>[];
 }
 
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
 async function startService(name: string, env: Record<string, string>): Promise<Child<ServiceMessage>> {
   const service = forkChild<ServiceMessage>(name, 'subscriptions-service.ts', [name], env);
   const answer = await service.next((m): m is Exclude<ServiceMessage, { type: 'report' }> => m.type === 'ready' || m.type === 'failed', READY_TIMEOUT_MS);
@@ -393,48 +350,6 @@ async function startPlatform(options: Options, dataDir: string, databaseUrl: str
   progress('starting the gateway (it composes the supergraph from the running subgraphs)');
   const gateway = await startService('gateway', env);
   return { gatewayUrl: subgraphUrl(gatewayPort), schedulerUrl: subgraphUrl(schedulerPort), gateway, all: [gateway, ...subgraphs] };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Data: a temporary folder (SQLite files) or a PostgreSQL database of this run's own.
-
-function makeDataDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'touchline-bench-'));
-  onCleanup(`remove ${dir}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-interface BenchDatabase {
-  url: string;
-  /** The PIDs of the PostgreSQL server processes serving this database's connections right now. */
-  backendPids(): Promise<number[]>;
-}
-
-async function createDatabase(serverUrl: string): Promise<BenchDatabase> {
-  const name = `touchline_bench_${randomBytes(6).toString('hex')}`;
-  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  onCleanup(`drop database ${name}`, async () => {
-    await withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  progress(`created PostgreSQL database ${name}`);
-  const backendPids = () =>
-    withClient(serverUrl, async (client) => {
-      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
-      return rows.map((row) => row.pid).filter((pid) => fs.existsSync(`/proc/${pid}/stat`));
-    });
-  return { url: url.href, backendPids };
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -647,18 +562,6 @@ function startChanges(target: Target, rate: number, maxInFlight: number, models:
 // ---------------------------------------------------------------------------------------------------------------
 // Process figures from /proc: CPU time (utime + stime) and peak resident memory (VmHWM).
 
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
-
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
 function statusMb(pid: number, field: string): number {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -666,23 +569,6 @@ function statusMb(pid: number, field: string): number {
   } catch {
     return NaN;
   }
-}
-
-/** Starts the peak-RSS count afresh (Linux clear_refs), so VmHWM covers the measured window only. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function machineTicks(): { busy: number; total: number } {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number) as number[];
-  const busy = user! + nice! + system! + irq! + softirq! + steal!;
-  return { busy, total: busy + idle! + iowait! };
 }
 
 interface WatchedGroup {
@@ -702,7 +588,7 @@ interface ProcessFigures {
 function watchProcesses(groups: WatchedGroup[]) {
   const pids = [...new Set(groups.flatMap((group) => group.pids))];
   const reset = new Map(groups.filter((group) => group.memory).flatMap((group) => group.pids).map((pid) => [pid, resetPeakRss(pid)]));
-  const before = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+  const before = new Map(pids.map((pid) => [pid, cpuSecondsIfAlive(pid)]));
   const ownBefore = process.cpuUsage();
   const machineBefore = machineTicks();
   const started = performance.now();
@@ -711,7 +597,7 @@ function watchProcesses(groups: WatchedGroup[]) {
     const percent = (cpu: number) => round1((cpu / seconds) * 100);
     const cpuOf = new Map(pids.map((pid) => {
       const start = before.get(pid);
-      const end = cpuSeconds(pid);
+      const end = cpuSecondsIfAlive(pid);
       return [pid, start === undefined || end === undefined ? 0 : end - start];
     }));
     const processes: Record<string, ProcessFigures> = {};
@@ -901,7 +787,7 @@ async function runLoad(options: Options, platform: Platform, clients: Child<Clie
     const finish = watchProcesses(groups);
     const windowStart = performance.now();
 
-    let last = { at: windowStart, received: clientsBefore.received, sent: 0, gatewayCpu: cpuSeconds(platform.gateway.pid) ?? 0 };
+    let last = { at: windowStart, received: clientsBefore.received, sent: 0, gatewayCpu: cpuSecondsIfAlive(platform.gateway.pid) ?? 0 };
     while (Date.now() < to) {
       await sleep(Math.min(PROGRESS_EVERY_MS, Math.max(0, to - Date.now())));
       stopIfInterrupted();
@@ -909,7 +795,7 @@ async function runLoad(options: Options, platform: Platform, clients: Child<Clie
       const now = performance.now();
       const [gateway, subscribers] = await Promise.all([askService(platform.gateway, 1_500).catch(() => undefined), snapshotSubscribers(clients)]);
       const submissions = submitter.current();
-      const gatewayCpu = cpuSeconds(platform.gateway.pid) ?? 0;
+      const gatewayCpu = cpuSecondsIfAlive(platform.gateway.pid) ?? 0;
       const seconds = (now - last.at) / 1000;
       const gatewayFigures = gateway
         ? `RSS ${Math.round(gateway.rssBytes / 2 ** 20)} MB, ${gateway.stats!.events - statsBefore.events} events, ${gateway.stats!.entityFetches - statsBefore.entityFetches} entity fetches`
@@ -1234,8 +1120,7 @@ async function main(): Promise<void> {
 // `on`, not `once`: a second signal (a second Ctrl-C, or tsx relaying the first) must not cut the clean-up short.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
+    if (!interrupt()) return;
     console.error(`\n${signal}: stopping the services and removing what this run created`);
     void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
@@ -1248,7 +1133,7 @@ main()
     console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : `Benchmark failed: ${(error as Error).stack ?? String(error)}`);
   })
   .finally(async () => {
-    if (cleanups.length > 0) progress('cleaning up');
+    if (hasCleanups()) progress('cleaning up');
     await cleanUp();
   });
 

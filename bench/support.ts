@@ -1,0 +1,176 @@
+// What the benchmarks that run Touchline's services as processes share: flag readers, a clean-up list run once on
+// success, failure or Ctrl-C, temporary folders and PostgreSQL databases, free ports, and readings of /proc.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+/** A bad flag: the message is shown with the usage. */
+export class UsageError extends Error {}
+
+export function wholeNumber(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new UsageError(`${flag} must be a whole number of at least ${min} (got ${text})`);
+  return value;
+}
+
+export function positiveNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a number above 0 (got ${text})`);
+  return value;
+}
+
+export function progress(message: string): void {
+  console.log(`› ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clean-up: everything a run created is undone once, on success, failure or Ctrl-C, newest first.
+
+const cleanups: { label: string; run: () => Promise<void> }[] = [];
+let cleaning: Promise<void> | undefined;
+let interrupted = false;
+
+/** Thrown to stop the run where it stands once Ctrl-C has been pressed; clean-up still happens. */
+export class InterruptedError extends Error {}
+
+export function isInterrupted(): boolean {
+  return interrupted;
+}
+
+/** Notes that Ctrl-C was pressed; false if it already was. */
+export function interrupt(): boolean {
+  if (interrupted) return false;
+  interrupted = true;
+  return true;
+}
+
+export function stopIfInterrupted(): void {
+  if (interrupted) throw new InterruptedError('interrupted');
+}
+
+export function hasCleanups(): boolean {
+  return cleanups.length > 0;
+}
+
+export function onCleanup(label: string, run: () => Promise<void>): void {
+  cleanups.push({ label, run });
+}
+
+export function cleanUp(): Promise<void> {
+  return (cleaning ??= (async () => {
+    for (const { label, run } of cleanups.reverse()) {
+      try {
+        await run();
+      } catch (error) {
+        console.error(`  could not ${label}: ${(error as Error).message}`);
+      }
+    }
+  })());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Places: folders, ports, databases.
+
+export function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export function makeDataDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'touchline-bench-'));
+  onCleanup(`remove ${dir}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+export interface BenchDatabase {
+  url: string;
+  /** The PIDs of the database's PostgreSQL backends that this machine can see. */
+  backendPids(): Promise<number[]>;
+}
+
+/** A PostgreSQL database of the run's own on `serverUrl`, dropped at clean-up. */
+export async function createDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const name = `touchline_bench_${randomBytes(6).toString('hex')}`;
+  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  onCleanup(`drop database ${name}`, async () => {
+    await withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  progress(`created PostgreSQL database ${name}`);
+  const backendPids = () =>
+    withClient(serverUrl, async (client) => {
+      const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+      // PostgreSQL may run elsewhere (or in a container): only PIDs this machine can see are of use.
+      return rows.map((row) => row.pid).filter((pid) => fs.existsSync(`/proc/${pid}/stat`));
+    });
+  return { url: url.href, backendPids };
+}
+
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Readings of /proc.
+
+export const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** A process's CPU time so far (user and system), in seconds; throws once it has gone. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+export function cpuSecondsIfAlive(pid: number): number | undefined {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the peak-RSS count afresh (Linux clear_refs), so VmHWM covers the measured window only. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The whole machine's busy and total CPU time so far, in clock ticks summed over all CPUs (/proc/stat). */
+export function machineTicks(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
+}
