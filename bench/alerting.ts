@@ -17,6 +17,7 @@ import { evaluate } from '../subgraphs/monitoring/alerting/evaluate';
 import type { Aggregation, AlertRule, AlertState, Comparison, LabelMatcher, Series } from '../subgraphs/monitoring/alerting/types';
 import { percentile } from './placement';
 import { positiveFlag, seededRandom, weighted } from './cluster';
+import { findRepoRoot, round1, round2 } from './support';
 
 const USAGE = `Usage: npx tsx bench/alerting.ts [flags]
 
@@ -282,21 +283,6 @@ function main(): void {
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nWrote ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
 }
 
 if (require.main === module) {

@@ -13,14 +13,10 @@ import { parseArgs } from 'node:util';
 import type { Identity } from '../common/auth/identity';
 import { signedHeaders } from '../common/auth/request-signature';
 import {
-  cleanUp,
   cpuSecondsIfAlive,
   createDatabase,
   findRepoRoot,
   freePorts,
-  hasCleanups,
-  interrupt,
-  InterruptedError,
   isInterrupted,
   machineTicks,
   makeDataDir,
@@ -28,6 +24,10 @@ import {
   positiveNumber,
   progress,
   resetPeakRss,
+  round1,
+  round2,
+  runBenchmark,
+  sleep,
   stopIfInterrupted,
   UsageError,
   wholeNumber,
@@ -752,43 +752,13 @@ async function main(): Promise<void> {
   if (report.errors > 0 || direct.errors > 0) process.exitCode = 1;
 }
 
-// `on`, not `once`: a second signal (a second Ctrl-C, or tsx relaying the first) must not cut the clean-up short.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (!interrupt()) return;
-    console.error(`\n${signal}: stopping the services and removing what this run created`);
-    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-main()
-  .catch((error: unknown) => {
-    process.exitCode = 1;
-    if (error instanceof InterruptedError) return;
-    console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : `Benchmark failed: ${(error as Error).stack ?? String(error)}`);
-  })
-  .finally(async () => {
-    if (hasCleanups()) progress('cleaning up');
-    await cleanUp();
-  });
+runBenchmark(main, USAGE);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function signed(value: number): string {
   return value >= 0 ? `+${value}` : String(value);
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 function round3(value: number): number {

@@ -59,6 +59,7 @@ import type { CycleReport } from '../subgraphs/scheduler/placement/placement-cyc
 import type { PendingJob } from '../subgraphs/scheduler/placement/types';
 import { buildBacklog, buildCluster, positiveFlag, seededRandom, type BenchNode } from './cluster';
 import { measureBatches, measureWholeBacklog, percentile, warmUp } from './placement';
+import { round1, round2, sleep } from './support';
 
 const USAGE = `Usage: npx tsx bench/scheduler.ts [flags]
 
@@ -742,18 +743,6 @@ async function main(): Promise<void> {
 
 function peakRssMb(): number {
   return round1(process.resourceUsage().maxRSS / 1024);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 main().catch((error: unknown) => {

@@ -43,19 +43,19 @@ import { HISTOGRAM_STEP_MS, type ClientsMessage, type ClientsReport, type Client
 import type { ServiceMessage, ServiceReport, ServiceRequest } from './subscriptions-service';
 import {
   type BenchDatabase,
-  cleanUp,
   cpuSecondsIfAlive,
   createDatabase,
   freePorts,
-  hasCleanups,
-  interrupt,
-  InterruptedError,
   machineTicks,
   makeDataDir,
   onCleanup,
   positiveNumber,
   progress,
   resetPeakRss,
+  round1,
+  round2,
+  runBenchmark,
+  sleep,
   stopIfInterrupted,
   UsageError,
   wholeNumber,
@@ -1117,40 +1117,10 @@ async function main(): Promise<void> {
   if (report.mutations.errors > 0 || report.delivery.incompleteResults > 0) process.exitCode = 1;
 }
 
-// `on`, not `once`: a second signal (a second Ctrl-C, or tsx relaying the first) must not cut the clean-up short.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (!interrupt()) return;
-    console.error(`\n${signal}: stopping the services and removing what this run created`);
-    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-main()
-  .catch((error: unknown) => {
-    process.exitCode = 1;
-    if (error instanceof InterruptedError) return;
-    console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : `Benchmark failed: ${(error as Error).stack ?? String(error)}`);
-  })
-  .finally(async () => {
-    if (hasCleanups()) progress('cleaning up');
-    await cleanUp();
-  });
+runBenchmark(main, USAGE);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;

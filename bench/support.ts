@@ -174,3 +174,40 @@ export function machineTicks(): { busy: number; total: number } {
   const busy = user! + nice! + system! + irq! + softirq! + steal!;
   return { busy, total: busy + idle! + iowait! };
 }
+
+/**
+ * Runs a benchmark's `main`: Ctrl-C (or SIGTERM) stops it where it stands, a bad flag prints `usage`, and whatever
+ * the outcome, the clean-up list is run once.
+ */
+export function runBenchmark(main: () => Promise<void>, usage: string): void {
+  // `on`, not `once`: a second signal (a second Ctrl-C, or tsx relaying the first) must not cut the clean-up short.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (!interrupt()) return;
+      console.error(`\n${signal}: stopping the services and removing what this run created`);
+      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+  main()
+    .catch((error: unknown) => {
+      process.exitCode = 1;
+      if (error instanceof InterruptedError) return;
+      console.error(error instanceof UsageError ? `${error.message}\n\n${usage}` : `Benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    })
+    .finally(async () => {
+      if (hasCleanups()) progress('cleaning up');
+      await cleanUp();
+    });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+export function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
