@@ -3,8 +3,8 @@ import DataLoader from 'dataloader';
 import type { EntityManager } from 'typeorm';
 import type { MonitoringSettings } from '../../common/config';
 import type { ServiceContext } from '../../common/graphql/context';
-import type { LatestMetric } from './metrics/metric.types';
-import { latestMetrics } from './metrics/query';
+import type { LatestMetric, MetricSeries } from './metrics/metric.types';
+import { latestMetrics, recentSamples, type SeriesOwner } from './metrics/query';
 
 export interface MonitoringContext extends ServiceContext {
   settings: Readonly<MonitoringSettings>;
@@ -13,14 +13,45 @@ export interface MonitoringContext extends ServiceContext {
 
 export type MonitoringLoaders = ReturnType<typeof createLoaders>;
 
-/** Per request: the latest metrics of every node (or job) a query reaches, in one read. */
+/** A history asked for: whose (a node's or job's id, or a model version's `modelVersionKey`), which metric, how many samples. */
+export interface HistoryKey {
+  owner: string;
+  name: string;
+  last: number;
+}
+
+/**
+ * Per request: the latest metrics of every node, job or model version a query reaches, in one read per kind; and
+ * their recent samples, in one read per kind and metric asked for.
+ */
 export function createLoaders(em: EntityManager) {
-  const latestBy = (label: 'node' | 'job') =>
-    new DataLoader(async (ids: readonly string[]): Promise<LatestMetric[][]> => {
-      const byId = await latestMetrics(em, label, ids);
-      return ids.map((id) => byId.get(id) ?? []);
+  const latestOf = (owner: SeriesOwner) =>
+    new DataLoader(async (keys: readonly string[]): Promise<LatestMetric[][]> => {
+      const byKey = await latestMetrics(em, owner, keys);
+      return keys.map((key) => byKey.get(key) ?? []);
     });
-  return { latestOfNode: latestBy('node'), latestOfJob: latestBy('job') };
+  const historyOf = (owner: SeriesOwner) =>
+    new DataLoader<HistoryKey, MetricSeries[], string>(
+      async (wanted) => {
+        const byQuestion = new Map<string, Map<string, MetricSeries[]>>();
+        for (const { name, last } of wanted) {
+          const question = JSON.stringify([name, last]);
+          if (byQuestion.has(question)) continue;
+          const owners = [...new Set(wanted.filter((key) => key.name === name && key.last === last).map((key) => key.owner))];
+          byQuestion.set(question, await recentSamples(em, owner, owners, name, last));
+        }
+        return wanted.map((key) => byQuestion.get(JSON.stringify([key.name, key.last]))?.get(key.owner) ?? []);
+      },
+      { cacheKeyFn: (key) => JSON.stringify([key.owner, key.name, key.last]) },
+    );
+  return {
+    latestOfNode: latestOf('node'),
+    latestOfJob: latestOf('job'),
+    latestOfModelVersion: latestOf('modelVersion'),
+    historyOfNode: historyOf('node'),
+    historyOfJob: historyOf('job'),
+    historyOfModelVersion: historyOf('modelVersion'),
+  };
 }
 
 export function createMonitoringContext(base: ServiceContext, settings: Readonly<MonitoringSettings>): MonitoringContext {

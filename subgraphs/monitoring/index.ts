@@ -9,7 +9,7 @@ import { AlertEvent, StoredAlert, StoredAlertRule } from './alerts/alert.entity'
 import { AlertResolver, AlertRuleResolver } from './alerts/alert.resolver';
 import { createMonitoringContext, type MonitoringContext } from './context';
 import { MetricsCompaction } from './metrics/compaction';
-import { entityReferences, JobMetricsResolver, MonitoredJob, MonitoredNode, NodeMetricsResolver } from './metrics/entity-metrics.resolver';
+import { entityReferences, JobMetricsResolver, ModelVersionMetricsResolver, MonitoredJob, MonitoredModelVersion, MonitoredNode, NodeMetricsResolver } from './metrics/entity-metrics.resolver';
 import { MetricRollup, MetricSample, MetricsLease, StoredSeries } from './metrics/metric.entity';
 import { MetricResolver } from './metrics/metric.resolver';
 import { postgresMigrations, sqliteMigrations } from './migrations';
@@ -20,9 +20,9 @@ export const monitoring: SubgraphDefinition<MonitoringContext> = {
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
   buildSchema: () =>
     buildFederatedSchema<MonitoringContext>({
-      resolvers: [MetricResolver, NodeMetricsResolver, JobMetricsResolver, AlertRuleResolver, AlertResolver],
-      // Entities of the scheduler no query of ours returns: the gateway reaches them through `_entities`.
-      orphanedTypes: [MonitoredNode, MonitoredJob],
+      resolvers: [MetricResolver, NodeMetricsResolver, JobMetricsResolver, ModelVersionMetricsResolver, AlertRuleResolver, AlertResolver],
+      // Entities of the scheduler and the registry no query of ours returns: the gateway reaches them through `_entities`.
+      orphanedTypes: [MonitoredNode, MonitoredJob, MonitoredModelVersion],
       references: entityReferences,
     }),
   async start({ db, logger, config }) {

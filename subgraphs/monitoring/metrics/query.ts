@@ -3,7 +3,7 @@
 import { In, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { BadInputError } from '../../../common/graphql/errors';
 import { MetricRollup, MetricSample, StoredSeries } from './metric.entity';
-import { LabelMatch, LatestMetric, MetricAggregation, MetricPoint, MetricSeries, toLabels } from './metric.types';
+import { LabelMatch, LatestMetric, MetricAggregation, MetricLabel, MetricPoint, MetricSeries, toLabels } from './metric.types';
 import type { LabelMatcherInput } from './metric.inputs';
 import { statement, tableOf } from './sql';
 
@@ -187,25 +187,128 @@ function aggregate(bucket: Bucket, aggregation: MetricAggregation): number {
   }
 }
 
-/** The latest sample of every series labelled with one of `values` of `label` (`node` or `job`), by value. */
-export async function latestMetrics(em: EntityManager, label: 'node' | 'job', values: readonly string[]): Promise<Map<string, LatestMetric[]>> {
-  const result = new Map<string, LatestMetric[]>(values.map((value) => [value, []]));
-  const series = await em.find(StoredSeries, { where: { [label]: In([...values]) } });
-  for (let offset = 0; offset < series.length; offset += CHUNK) {
-    const chunk = series.slice(offset, offset + CHUNK);
-    const ids = chunk.map((s) => s.id);
-    const latest = new Map<string, { at: number; value: number }>();
+/**
+ * Whose series another subgraph's entity has: a node's or a job's (their label has a column of its own), or a model
+ * version's (its `model` and `version` labels, keyed by `modelVersionKey`).
+ */
+export type SeriesOwner = 'node' | 'job' | 'modelVersion';
+
+/** A model version's key among series owners: its model's name and its version string, the labels it reports with. */
+export function modelVersionKey(model: string, version: string): string {
+  return JSON.stringify([model, version]);
+}
+
+/** Model versions whose series one statement looks for (one LIKE each). */
+const MODEL_VERSIONS_PER_READ = 100;
+/** Series whose latest samples one statement reads for a history (one indexed subquery each). */
+const HISTORIES_PER_READ = 100;
+/** Most samples a history may ask for, per series. */
+export const HISTORY_LIMIT = 100;
+
+type SeriesRow = Pick<StoredSeries, 'id' | 'name' | 'labels'>;
+
+/** The series of each owner (by key), only those named `name` if given. */
+async function seriesOfOwners(em: EntityManager, owner: SeriesOwner, keys: readonly string[], name?: string): Promise<Map<string, SeriesRow[]>> {
+  const result = new Map<string, SeriesRow[]>(keys.map((key) => [key, []]));
+  for (let offset = 0; offset < keys.length; offset += owner === 'modelVersion' ? MODEL_VERSIONS_PER_READ : CHUNK) {
+    if (owner === 'modelVersion') {
+      const chunk = keys.slice(offset, offset + MODEL_VERSIONS_PER_READ);
+      for (const series of await modelVersionSeries(em, chunk, name)) result.get(modelVersionKey(series.labels.model!, series.labels.version!))?.push(series);
+    } else {
+      const where: FindOptionsWhere<StoredSeries> = { [owner]: In(keys.slice(offset, offset + CHUNK)) };
+      if (name !== undefined) where.name = name;
+      for (const series of await em.find(StoredSeries, { where })) if (series[owner] !== null) result.get(series[owner])?.push(series);
+    }
+  }
+  return result;
+}
+
+/**
+ * The series labelled with one of these model versions. `model` and `version` have no column of their own: the
+ * stored label text (JSON sorted by key, so `model` before `version`) narrows the search with LIKE, and the labels
+ * themselves decide.
+ */
+async function modelVersionSeries(em: EntityManager, keys: readonly string[], name?: string): Promise<SeriesRow[]> {
+  const versions = keys.map((key) => JSON.parse(key) as [string, string]);
+  const { parameters, bind } = statement(em);
+  const byName = name === undefined ? '' : `"name" = ${bind(name)} AND `;
+  const patterns = versions.map(([model, version]) => `"labels" LIKE ${bind(labelTextPattern(model, version))} ESCAPE '\\'`);
+  const rows: { id: string; name: string; labels: string }[] = await em.query(
+    `SELECT "id", "name", "labels" FROM ${tableOf(em, StoredSeries)} WHERE ${byName}(${patterns.join(' OR ')})`,
+    parameters,
+  );
+  const wanted = new Set(keys);
+  return rows
+    .map((row) => ({ id: String(row.id), name: row.name, labels: JSON.parse(row.labels) as Record<string, string> }))
+    .filter(({ labels }) => labels.model !== undefined && labels.version !== undefined && wanted.has(modelVersionKey(labels.model, labels.version)));
+}
+
+function labelTextPattern(model: string, version: string): string {
+  const escape = (text: string) => text.replace(/[\\%_]/g, (character) => `\\${character}`);
+  return `%${escape(`"model":${JSON.stringify(model)}`)}%${escape(`"version":${JSON.stringify(version)}`)}%`;
+}
+
+const byNameThenLabels = (a: { name: string; labels: MetricLabel[] }, b: { name: string; labels: MetricLabel[] }) =>
+  a.name.localeCompare(b.name) || JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels));
+
+/** The latest sample of every series of each owner (by key), by name then labels. */
+export async function latestMetrics(em: EntityManager, owner: SeriesOwner, keys: readonly string[]): Promise<Map<string, LatestMetric[]>> {
+  const seriesByOwner = await seriesOfOwners(em, owner, keys);
+  const latest = await latestOfSeries(em, [...seriesByOwner.values()].flat().map((s) => s.id));
+  const result = new Map<string, LatestMetric[]>();
+  for (const [key, series] of seriesByOwner) {
+    const metrics = series.flatMap((s) => {
+      const sample = latest.get(s.id);
+      return sample ? [Object.assign(new LatestMetric(), { name: s.name, labels: toLabels(s.labels), value: sample.value, at: new Date(sample.at) })] : [];
+    });
+    result.set(key, metrics.sort(byNameThenLabels));
+  }
+  return result;
+}
+
+/** The latest sample of each series: its latest raw sample, or the last value of its latest rollup. */
+async function latestOfSeries(em: EntityManager, seriesIds: readonly string[]): Promise<Map<string, { at: number; value: number }>> {
+  const latest = new Map<string, { at: number; value: number }>();
+  for (let offset = 0; offset < seriesIds.length; offset += CHUNK) {
+    const ids = seriesIds.slice(offset, offset + CHUNK);
     for (const row of await latestSamples(em, MetricSample, ids)) latest.set(row.seriesId, row);
     const onlyRolledUp = ids.filter((id) => !latest.has(id));
     if (onlyRolledUp.length > 0) for (const row of await latestSamples(em, MetricRollup, onlyRolledUp)) latest.set(row.seriesId, row);
-    for (const s of chunk) {
-      const sample = latest.get(s.id);
-      const key = s[label];
-      if (!sample || key === null) continue;
-      result.get(key)?.push(Object.assign(new LatestMetric(), { name: s.name, labels: toLabels(s.labels), value: sample.value, at: new Date(sample.at) }));
-    }
   }
-  for (const metrics of result.values()) metrics.sort((a, b) => a.name.localeCompare(b.name) || JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
+  return latest;
+}
+
+/**
+ * Each owner's series of `name` (by key), each with its `last` latest raw samples, oldest first; a series whose
+ * samples are all past the raw retention has no points.
+ */
+export async function recentSamples(
+  em: EntityManager,
+  owner: SeriesOwner,
+  keys: readonly string[],
+  name: string,
+  last: number,
+): Promise<Map<string, MetricSeries[]>> {
+  const seriesByOwner = await seriesOfOwners(em, owner, keys, name);
+  const all = [...seriesByOwner.values()].flat();
+  const points = new Map<string, MetricPoint[]>(all.map((s) => [s.id, []]));
+  const samples = tableOf(em, MetricSample);
+  for (let offset = 0; offset < all.length; offset += HISTORIES_PER_READ) {
+    const { parameters, bind } = statement(em);
+    // One backward walk of the (series, time) key per series, each stopping after `last` rows.
+    const perSeries = all
+      .slice(offset, offset + HISTORIES_PER_READ)
+      .map((s, i) => `SELECT * FROM (SELECT "series_id", "at", "value" FROM ${samples} WHERE "series_id" = ${bind(s.id)} ORDER BY "at" DESC LIMIT ${bind(last)}) AS "h${i}"`);
+    const rows: Record<string, string | number>[] = await em.query(perSeries.join(' UNION ALL '), parameters);
+    for (const row of rows) points.get(String(row.series_id))?.push(Object.assign(new MetricPoint(), { at: new Date(Number(row.at)), value: Number(row.value) }));
+  }
+  const result = new Map<string, MetricSeries[]>();
+  for (const [key, series] of seriesByOwner) {
+    const histories = series.map((s) =>
+      Object.assign(new MetricSeries(), { name: s.name, labels: toLabels(s.labels), points: points.get(s.id)!.sort((a, b) => a.at.getTime() - b.at.getTime()) }),
+    );
+    result.set(key, histories.sort(byNameThenLabels));
+  }
   return result;
 }
 
