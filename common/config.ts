@@ -74,6 +74,13 @@ const environment = z.object({
   TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS: wholeNumber(30, 1, 3_650, 'must be a whole number of days from 1 to 3650'),
   TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS: wholeNumber(60, 1, 86_400, 'must be a whole number of seconds from 1 to 86400'),
   TOUCHLINE_ALERT_EVALUATION_SECONDS: wholeNumber(15, 1, 3_600, 'must be a whole number of seconds from 1 to 3600'),
+  TOUCHLINE_ALERT_REPEAT_INTERVAL_SECONDS: wholeNumber(4 * 3_600, 0, 7 * 86_400, 'must be a whole number of seconds from 0 (never repeat) to 604800'),
+  TOUCHLINE_ALERT_HISTORY_DAYS: wholeNumber(30, 1, 3_650, 'must be a whole number of days from 1 to 3650'),
+  TOUCHLINE_WEBHOOK_TIMEOUT_SECONDS: wholeNumber(10, 1, 300, 'must be a whole number of seconds from 1 to 300'),
+  TOUCHLINE_WEBHOOK_MAX_ATTEMPTS: wholeNumber(10, 1, 100, 'must be a whole number of attempts from 1 to 100'),
+  TOUCHLINE_WEBHOOK_RETRY_BASE_MS: wholeNumber(1_000, 10, 3_600_000, 'must be a whole number of milliseconds from 10 to 3600000'),
+  TOUCHLINE_WEBHOOK_RETRY_MAX_SECONDS: wholeNumber(300, 1, 86_400, 'must be a whole number of seconds from 1 to 86400'),
+  TOUCHLINE_PUBLIC_URL: httpUrl.optional(),
   TOUCHLINE_GATEWAY_URL: httpUrl.optional(),
   TOUCHLINE_JOIN_TOKEN: z.string().startsWith('tlj_', 'must be a join token (tlj_...) from createJoinToken').optional(),
   TOUCHLINE_NODE_NAME: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase name of letters, digits and inner hyphens, at most 63').optional(),
@@ -130,6 +137,23 @@ export interface MonitoringSettings {
   metricsCompactionIntervalSeconds: number;
   /** How often alert rules are evaluated (by one instance at a time). */
   alertEvaluationIntervalSeconds: number;
+  /** How often receivers hear again of an alert still firing and not acknowledged (0: never). */
+  alertRepeatIntervalSeconds: number;
+  /** How long alert history and notification deliveries are kept. */
+  alertHistoryDays: number;
+  webhooks: Readonly<WebhookSettings>;
+  /** The gateway's address as people reach it, for links in notifications (Alertmanager's externalURL). */
+  publicUrl: string | undefined;
+}
+
+export interface WebhookSettings {
+  /** How long one delivery attempt may take. */
+  timeoutSeconds: number;
+  /** Attempts before a delivery is given up as FAILED. */
+  maxAttempts: number;
+  /** The wait before the second attempt; it doubles with each failure (with jitter) up to `retryMaxSeconds`. */
+  retryBaseMs: number;
+  retryMaxSeconds: number;
 }
 
 export interface SubscriptionSettings {
@@ -235,6 +259,15 @@ export function loadConfig(env: Record<string, string | undefined>, options: { i
       metricsRollupRetentionDays: e.TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS,
       metricsCompactionIntervalSeconds: e.TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS,
       alertEvaluationIntervalSeconds: e.TOUCHLINE_ALERT_EVALUATION_SECONDS,
+      alertRepeatIntervalSeconds: e.TOUCHLINE_ALERT_REPEAT_INTERVAL_SECONDS,
+      alertHistoryDays: e.TOUCHLINE_ALERT_HISTORY_DAYS,
+      webhooks: Object.freeze({
+        timeoutSeconds: e.TOUCHLINE_WEBHOOK_TIMEOUT_SECONDS,
+        maxAttempts: e.TOUCHLINE_WEBHOOK_MAX_ATTEMPTS,
+        retryBaseMs: e.TOUCHLINE_WEBHOOK_RETRY_BASE_MS,
+        retryMaxSeconds: e.TOUCHLINE_WEBHOOK_RETRY_MAX_SECONDS,
+      }),
+      publicUrl: e.TOUCHLINE_PUBLIC_URL,
     }),
     agent: Object.freeze({
       gatewayUrl: e.TOUCHLINE_GATEWAY_URL,

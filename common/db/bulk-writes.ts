@@ -68,9 +68,21 @@ export async function insertRows<T extends ObjectLiteral>(em: EntityManager, ent
  * (UPDATE ... FROM, which SQLite has since 3.33). `onlyIf` adds a condition on the rows' current values. Returns how
  * many rows changed. Runs in the caller's transaction.
  */
-export async function updateRows<T extends ObjectLiteral & { id: string }>(
+export function updateRows<T extends ObjectLiteral & { id: string }>(
   em: EntityManager,
   entity: EntityTarget<T>,
+  rows: readonly T[],
+  properties: readonly (keyof T & string)[],
+  onlyIf?: { property: keyof T & string; in: readonly unknown[] },
+): Promise<number> {
+  return updateRowsBy(em, entity, 'id', rows, properties, onlyIf);
+}
+
+/** `updateRows` for rows matched by another unique property than `id`. */
+export async function updateRowsBy<T extends ObjectLiteral>(
+  em: EntityManager,
+  entity: EntityTarget<T>,
+  key: keyof T & string,
   rows: readonly T[],
   properties: readonly (keyof T & string)[],
   onlyIf?: { property: keyof T & string; in: readonly unknown[] },
@@ -78,7 +90,7 @@ export async function updateRows<T extends ObjectLiteral & { id: string }>(
   if (rows.length === 0) return 0;
   const runner = em.queryRunner;
   if (!runner) throw new Error('updateRows runs in a transaction');
-  const shape = columnsOf(em, entity, ['id', ...properties]);
+  const shape = columnsOf(em, entity, [key, ...properties]);
   const guard = onlyIf && { ...columnsOf(em, entity, [onlyIf.property]), values: onlyIf.in };
   const [id, ...assigned] = shape.names;
   const set = `SET ${assigned.map((name) => `${name} = v.${name}`).join(', ')}`;

@@ -53,6 +53,7 @@ export class LeasedLoop {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private wakeAfterRound = false;
 
   constructor(
     private readonly lease: Lease,
@@ -73,15 +74,27 @@ export class LeasedLoop {
     await this.lease.release();
   }
 
-  private schedule(): void {
+  /** Runs a round as soon as the one under way (if any) ends, rather than at the next interval. */
+  wake(): void {
+    if (this.stopped || this.running) {
+      this.wakeAfterRound = !this.stopped;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(delayMs = this.intervalMs): void {
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.running = this.round()
         .catch(this.onError)
         .finally(() => {
           this.running = undefined;
-          if (!this.stopped) this.schedule();
+          const soon = this.wakeAfterRound;
+          this.wakeAfterRound = false;
+          if (!this.stopped) this.schedule(soon ? 0 : this.intervalMs);
         });
-    }, this.intervalMs);
+    }, delayMs);
     this.timer.unref();
   }
 

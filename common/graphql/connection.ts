@@ -150,3 +150,11 @@ function decodeCursor(cursor: string, length: number): (string | number)[] {
   }
   throw new BadInputError('after', 'is not a cursor from this list');
 }
+
+/**
+ * A date as a sort key's cursor value: UTC as `YYYY-MM-DD HH:MM:SS.mmm`, the form SQLite stores dates in (so they
+ * compare as text) and PostgreSQL reads as a timestamp.
+ */
+export function dateCursorValue(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}

@@ -1,7 +1,11 @@
 // What the monitoring's resolvers receive with each request.
 import DataLoader from 'dataloader';
 import type { EntityManager } from 'typeorm';
-import type { MonitoringSettings } from '../../common/config';
+import type { MonitoringSettings, SubscriptionSettings } from '../../common/config';
+import type { StreamTail } from '../../common/events/stream-tail';
+import { alertingLoaders } from './alerts/alert-loaders';
+import type { AlertEvent } from './alerts/alert.entity';
+import type { AlertUpdate } from './alerts/alert.subscriptions';
 import type { ServiceContext } from '../../common/graphql/context';
 import type { LatestMetric, MetricSeries } from './metrics/metric.types';
 import { latestMetrics, recentSamples, type SeriesOwner } from './metrics/query';
@@ -9,6 +13,9 @@ import { latestMetrics, recentSamples, type SeriesOwner } from './metrics/query'
 export interface MonitoringContext extends ServiceContext {
   settings: Readonly<MonitoringSettings>;
   loaders: MonitoringLoaders;
+  /** The alerts stream, for subscriptions. */
+  alertUpdates: StreamTail<AlertEvent, AlertUpdate>;
+  subscriptionSettings: Readonly<SubscriptionSettings>;
 }
 
 export type MonitoringLoaders = ReturnType<typeof createLoaders>;
@@ -45,6 +52,7 @@ export function createLoaders(em: EntityManager) {
       { cacheKeyFn: (key) => JSON.stringify([key.owner, key.name, key.last]) },
     );
   return {
+    ...alertingLoaders(em),
     latestOfNode: latestOf('node'),
     latestOfJob: latestOf('job'),
     latestOfModelVersion: latestOf('modelVersion'),
@@ -54,10 +62,13 @@ export function createLoaders(em: EntityManager) {
   };
 }
 
-export function createMonitoringContext(base: ServiceContext, settings: Readonly<MonitoringSettings>): MonitoringContext {
+export function createMonitoringContext(
+  base: ServiceContext,
+  shared: Pick<MonitoringContext, 'settings' | 'alertUpdates' | 'subscriptionSettings'>,
+): MonitoringContext {
   const context: MonitoringContext = {
     ...base,
-    settings,
+    ...shared,
     loaders: createLoaders(base.db.manager),
     clearCaches: () => {
       for (const loader of Object.values(context.loaders)) loader.clearAll();

@@ -60,6 +60,10 @@ describe('loadConfig', () => {
         metricsRollupRetentionDays: 30,
         metricsCompactionIntervalSeconds: 60,
         alertEvaluationIntervalSeconds: 15,
+        alertRepeatIntervalSeconds: 14_400,
+        alertHistoryDays: 30,
+        webhooks: { timeoutSeconds: 10, maxAttempts: 10, retryBaseMs: 1_000, retryMaxSeconds: 300 },
+        publicUrl: undefined,
       },
       agent: {
         gatewayUrl: undefined,
@@ -116,6 +120,13 @@ describe('loadConfig', () => {
       TOUCHLINE_METRICS_ROLLUP_RETENTION_DAYS: '90',
       TOUCHLINE_METRICS_COMPACTION_INTERVAL_SECONDS: '300',
       TOUCHLINE_ALERT_EVALUATION_SECONDS: '30',
+      TOUCHLINE_ALERT_REPEAT_INTERVAL_SECONDS: '0',
+      TOUCHLINE_ALERT_HISTORY_DAYS: '7',
+      TOUCHLINE_WEBHOOK_TIMEOUT_SECONDS: '5',
+      TOUCHLINE_WEBHOOK_MAX_ATTEMPTS: '3',
+      TOUCHLINE_WEBHOOK_RETRY_BASE_MS: '250',
+      TOUCHLINE_WEBHOOK_RETRY_MAX_SECONDS: '60',
+      TOUCHLINE_PUBLIC_URL: 'https://touchline.example.com',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -160,6 +171,10 @@ describe('loadConfig', () => {
         metricsRollupRetentionDays: 90,
         metricsCompactionIntervalSeconds: 300,
         alertEvaluationIntervalSeconds: 30,
+        alertRepeatIntervalSeconds: 0,
+        alertHistoryDays: 7,
+        webhooks: { timeoutSeconds: 5, maxAttempts: 3, retryBaseMs: 250, retryMaxSeconds: 60 },
+        publicUrl: 'https://touchline.example.com',
       },
       agent: {
         gatewayUrl: 'https://touchline.internal/graphql',

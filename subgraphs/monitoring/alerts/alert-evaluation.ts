@@ -1,8 +1,9 @@
 // The alert evaluation loop: every interval, on the one instance holding the lease, reads the enabled rules, the
 // samples their windows need and the alerts of the previous round, runs the pure evaluator (alerting/evaluate.ts),
-// and stores the alerts it returns and the history of their changes.
+// and stores the alerts it returns, the history of their changes and the notifications they are due.
 import { randomUUID } from 'node:crypto';
-import { In, Not, type EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
+import { insertRows, updateRowsBy } from '../../../common/db/bulk-writes';
 import type { MonitoringSettings } from '../../../common/config';
 import type { Database } from '../../../common/db/database';
 import { Lease, LeasedLoop } from '../../../common/db/lease';
@@ -11,21 +12,34 @@ import { evaluate } from '../alerting/evaluate';
 import type { AlertState, EvaluationResult, Series } from '../alerting/types';
 import { MetricsLease } from '../metrics/metric.entity';
 import { rawSeriesInWindow } from '../metrics/query';
-import { AlertEvent, StoredAlert, StoredAlertRule } from './alert.entity';
+import { StoredAlert, StoredAlertRule } from './alert.entity';
 import { storeBuiltInRules, toAlertRule } from './alert-rule.service';
+import { pruneAlertHistory, recordAlertEvents } from './alert-history';
+import { planNotifications, type NotificationPolicy } from '../notifications/notification-planner';
+import { pruneDeliveries } from '../notifications/notification-channel.service';
 import type { StoredAlertStatus } from './alert.types';
 
 const LEASE_NAME = 'alert-evaluation';
 
-/** One round of evaluation as of `now` (epoch milliseconds), in one transaction. */
-export function evaluateAlerts(db: Database, now = Date.now()): Promise<EvaluationResult> {
+export interface RoundResult extends EvaluationResult {
+  /** Notifications written for the sender. */
+  deliveries: number;
+}
+
+/**
+ * One round of evaluation as of `now` (epoch milliseconds), in one transaction: the alerts and their history are
+ * stored, and the notifications they are due written for the sender.
+ */
+export function evaluateAlerts(db: Database, policy: NotificationPolicy, now = Date.now()): Promise<RoundResult> {
   return db.transaction(async (em) => {
     const rules = (await em.find(StoredAlertRule, { where: { enabled: true } })).map(toAlertRule);
     const series = await seriesForRules(em, rules, now);
-    const previous = (await em.find(StoredAlert)).map(toAlertState);
-    const result = evaluate(rules, series, previous, now);
-    await storeResult(em, result);
-    return result;
+    const stored = new Map((await em.find(StoredAlert)).map((alert) => [alert.fingerprint, alert]));
+    const result = evaluate(rules, series, [...stored.values()].map(toAlertState), now);
+    const alerts = await storeResult(em, result, stored);
+    const changed = new Set(result.transitions.map((transition) => transition.fingerprint));
+    const deliveries = await planNotifications(em, alerts, changed, new Date(now), policy);
+    return { ...result, deliveries };
   });
 }
 
@@ -42,30 +56,65 @@ async function seriesForRules(em: EntityManager, rules: ReturnType<typeof toAler
   return series;
 }
 
-async function storeResult(em: EntityManager, result: EvaluationResult): Promise<void> {
-  const kept = result.alerts.map((alert) => alert.fingerprint);
-  if (kept.length > 0) await em.delete(StoredAlert, { fingerprint: Not(In(kept)) });
-  else await em.createQueryBuilder().delete().from(StoredAlert).execute();
-  if (result.alerts.length > 0) await em.save(StoredAlert, result.alerts.map(toStoredAlert), { chunk: 200 });
-  if (result.transitions.length > 0) {
-    await em.insert(
-      AlertEvent,
-      result.transitions.map((transition) => ({
-        fingerprint: transition.fingerprint,
-        ruleId: transition.alert.ruleId,
-        labels: { ...transition.alert.labels },
-        fromState: transition.from,
-        toState: transition.to,
-        at: new Date(transition.at),
-        value: transition.alert.lastValue,
-        notify: transition.notify,
-      })),
-    );
-  }
+/** The columns evaluation owns; acknowledgements and what receivers were told are written apart. */
+const EVALUATED: (keyof StoredAlert & string)[] = [
+  'ruleId', 'ruleName', 'severity', 'labels', 'state', 'activeAt', 'firedAt', 'resolvedAt', 'value', 'keepFiringUntil', 'summary', 'runbookUrl',
+];
+
+/**
+ * Writes the round's alerts (new ones inserted, kept ones updated in their evaluated columns only, so an
+ * acknowledgement committed meanwhile stays), deletes those no longer kept, and appends each change of state to the
+ * history. An alert that starts over (met again after it resolved) loses its acknowledgement and notification marks.
+ * Returns the alerts as stored.
+ */
+async function storeResult(em: EntityManager, result: EvaluationResult, previous: ReadonlyMap<string, StoredAlert>): Promise<StoredAlert[]> {
+  const startedOver = new Set(result.transitions.filter((transition) => transition.from === 'INACTIVE' || transition.from === 'RESOLVED').map((transition) => transition.fingerprint));
+  const kept = new Set(result.alerts.map((alert) => alert.fingerprint));
+  const gone = [...previous.keys()].filter((fingerprint) => !kept.has(fingerprint));
+  for (let offset = 0; offset < gone.length; offset += 500) await em.delete(StoredAlert, { fingerprint: In(gone.slice(offset, offset + 500)) });
+  const inserted: StoredAlert[] = [];
+  const updated: StoredAlert[] = [];
+  const alerts = result.alerts.map((state) => {
+    const before = previous.get(state.fingerprint);
+    const alert = toStoredAlert(state, before && !startedOver.has(state.fingerprint) ? before : undefined);
+    if (!before) inserted.push(alert);
+    else if (startedOver.has(state.fingerprint)) updated.push(alert);
+    else if (EVALUATED.some((column) => !sameValue(alert[column], before[column]))) updated.push(alert);
+    return alert;
+  });
+  await insertRows(em, StoredAlert, inserted);
+  const restarted = updated.filter((alert) => startedOver.has(alert.fingerprint));
+  await updateRowsBy(em, StoredAlert, 'fingerprint', updated.filter((alert) => !startedOver.has(alert.fingerprint)), EVALUATED);
+  await updateRowsBy(em, StoredAlert, 'fingerprint', restarted, [...EVALUATED, ...FOLLOW_UP]);
+  const byFingerprint = new Map(alerts.map((alert) => [alert.fingerprint, alert]));
+  recordAlertEvents(
+    em,
+    result.transitions.map((transition) => ({
+      // An alert that went back to INACTIVE is no longer kept: its entry shows it as evaluation left it.
+      alert: byFingerprint.get(transition.fingerprint) ?? toStoredAlert(transition.alert, previous.get(transition.fingerprint)),
+      entry: { kind: 'STATE_CHANGED' as const, at: new Date(transition.at), fromState: transition.from, toState: transition.to },
+    })),
+  );
+  return alerts;
 }
 
-function toStoredAlert(alert: AlertState): StoredAlert {
+/** The columns that follow up on an alert (who acknowledged it, what receivers were told), cleared when it starts over. */
+const FOLLOW_UP: (keyof StoredAlert & string)[] = ['acknowledgedAt', 'acknowledgedBy', 'acknowledgementComment', 'notifiedState', 'notifiedAt'];
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) return JSON.stringify(a) === JSON.stringify(b);
+  return a === b;
+}
+
+/** The alert as evaluation left it, with the follow-up of `carried` (the stored alert it continues), if any. */
+function toStoredAlert(alert: AlertState, carried?: StoredAlert): StoredAlert {
   return Object.assign(new StoredAlert(), {
+    acknowledgedAt: carried?.acknowledgedAt ?? null,
+    acknowledgedBy: carried?.acknowledgedBy ?? null,
+    acknowledgementComment: carried?.acknowledgementComment ?? null,
+    notifiedState: carried?.notifiedState ?? null,
+    notifiedAt: carried?.notifiedAt ?? null,
     fingerprint: alert.fingerprint,
     ruleId: alert.ruleId,
     ruleName: alert.ruleName,
@@ -100,15 +149,25 @@ function toAlertState(stored: StoredAlert): AlertState {
   };
 }
 
-/** Stores the built-in rules, then evaluates every interval on the instance holding the lease. */
+/** How often the history and deliveries past their retention are deleted. */
+const PRUNE_INTERVAL_MS = 3_600_000;
+
+/**
+ * Stores the built-in rules, then evaluates every interval on the instance holding the lease, waking the sender when
+ * a round wrote notifications, and deletes history past its retention once an hour.
+ */
 export class AlertEvaluation {
   private readonly loop: LeasedLoop;
+  private readonly policy: NotificationPolicy;
+  private lastPruned = 0;
 
   constructor(
     private readonly db: Database,
-    settings: Readonly<MonitoringSettings>,
+    private readonly settings: Readonly<MonitoringSettings>,
+    private readonly sender: { wake(): void },
     private readonly logger: Logger,
   ) {
+    this.policy = { repeatIntervalMs: settings.alertRepeatIntervalSeconds * 1000, externalUrl: settings.publicUrl ?? '' };
     this.loop = new LeasedLoop(
       new Lease(db, MetricsLease, LEASE_NAME, randomUUID()),
       settings.alertEvaluationIntervalSeconds * 1000,
@@ -127,10 +186,17 @@ export class AlertEvaluation {
   }
 
   private async round(): Promise<void> {
-    const result = await evaluateAlerts(this.db);
+    const result = await evaluateAlerts(this.db, this.policy);
     for (const { ruleId, problems } of result.invalidRules) this.logger.warn({ ruleId, problems }, 'alert rule not evaluated: it is not valid');
     for (const transition of result.transitions) {
       this.logger.info({ alert: transition.alert.ruleName, labels: transition.alert.labels, from: transition.from, to: transition.to }, 'alert changed state');
+    }
+    if (result.deliveries > 0) this.sender.wake();
+    if (Date.now() - this.lastPruned >= PRUNE_INTERVAL_MS) {
+      this.lastPruned = Date.now();
+      const before = new Date(Date.now() - this.settings.alertHistoryDays * 86_400_000);
+      const pruned = await this.db.transaction(async (em) => ({ history: await pruneAlertHistory(em, before), deliveries: await pruneDeliveries(em, before) }));
+      if (pruned.history + pruned.deliveries > 0) this.logger.info({ ...pruned, before }, 'deleted alert history and notifications past their retention');
     }
   }
 }

@@ -1,9 +1,9 @@
 // How alerting is stored: the rules (built-in and users'), the current alerts by fingerprint, and the history of
 // their changes of state.
-import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { Field, Float, ID, ObjectType } from 'type-graphql';
 import type { Aggregation, Comparison, LabelMatcher, Severity } from '../alerting/types';
-import { AlertAggregation, AlertComparison, AlertSeverity, AlertState, type StoredAlertStatus } from './alert.types';
+import { AlertAggregation, AlertComparison, AlertHistoryKind, AlertSeverity, AlertState, type StoredAlertStatus } from './alert.types';
 
 @ObjectType('AlertLabelMatcher', { description: 'A Prometheus label matcher: `=`, `!=`, `=~` or `!~` (regexes anchored at both ends).' })
 export class AlertLabelMatcher implements LabelMatcher {
@@ -152,14 +152,52 @@ export class StoredAlert {
   @Field(() => String, { nullable: true })
   @Column({ type: 'varchar', length: 2000, nullable: true })
   runbookUrl!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When someone acknowledged it (`acknowledgeAlert`); cleared when it starts over.' })
+  @Column({ type: Date, nullable: true })
+  acknowledgedAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'Who acknowledged it: the API key\'s name.' })
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  acknowledgedBy!: string | null;
+
+  @Field(() => String, { nullable: true })
+  @Column({ type: 'text', nullable: true })
+  acknowledgementComment!: string | null;
+
+  /** The state receivers were last told of (FIRING or RESOLVED), and when; null before the first notification. */
+  @Column({ type: 'varchar', length: 10, nullable: true })
+  notifiedState!: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When notification channels were last told of it.' })
+  @Column({ type: Date, nullable: true })
+  notifiedAt!: Date | null;
+
+  /** Which sequence of the alerts stream this alert was last seen at, on subscription events only. */
+  @Field(() => String, { nullable: true, description: 'On `alertUpdated` events: the event\'s number, to resume `after`.' })
+  sequence?: string;
 }
 
-/** One change of an alert's state, for the history and (later) notifications. */
+/** What an alert's history records. */
+export type AlertEventKind = 'STATE_CHANGED' | 'ACKNOWLEDGED' | 'NOTIFIED' | 'SUPPRESSED';
+
+/**
+ * One entry of an alert's history (a change of state, an acknowledgement, a notification sent or held back by a
+ * silence), numbered in the `alerts` stream that `alertUpdated` follows. Kept after the alert itself is gone, for
+ * `TOUCHLINE_ALERT_HISTORY_DAYS`.
+ */
+@ObjectType('AlertHistoryEntry', { description: 'One entry of an alert\'s history.' })
 @Entity('alert_event')
-@Index('alert_event_fingerprint', ['fingerprint'])
+@Index('alert_event_fingerprint', ['fingerprint', 'at'])
 export class AlertEvent {
-  @PrimaryGeneratedColumn({ type: 'integer' })
-  id!: number;
+  @Field(() => ID)
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Field(() => String, { description: 'Its number in the alerts stream (`alertUpdated`\'s `after`).' })
+  @Index('alert_event_sequence', { unique: true })
+  @Column({ type: 'bigint' })
+  sequence!: number;
 
   @Column({ type: 'varchar', length: 64 })
   fingerprint!: string;
@@ -167,22 +205,55 @@ export class AlertEvent {
   @Column({ type: 'varchar', length: 64 })
   ruleId!: string;
 
-  @Column({ type: 'simple-json' })
-  labels!: Record<string, string>;
+  @Field(() => AlertHistoryKind)
+  @Column({ type: 'varchar', length: 16 })
+  kind!: AlertEventKind;
 
-  @Column({ type: 'varchar', length: 10 })
-  fromState!: string;
+  @Field(() => AlertState, { nullable: true, description: 'STATE_CHANGED: the state before (INACTIVE for a new alert).' })
+  @Column({ type: 'varchar', length: 10, nullable: true })
+  fromState!: string | null;
 
-  @Column({ type: 'varchar', length: 10 })
-  toState!: string;
+  @Field(() => AlertState, { nullable: true, description: 'STATE_CHANGED: the state after.' })
+  @Column({ type: 'varchar', length: 10, nullable: true })
+  toState!: string | null;
 
+  @Field(() => Date)
+  @Index('alert_event_at')
   @Column({ type: Date })
   at!: Date;
 
-  @Column({ type: 'double precision', nullable: true })
-  value!: number | null;
+  @Field(() => String, { nullable: true, description: 'ACKNOWLEDGED: who (the API key\'s name).' })
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  actor!: string | null;
 
-  /** Whether receivers are to hear of it (→ FIRING, FIRING → RESOLVED). */
-  @Column({ type: 'boolean' })
-  notify!: boolean;
+  @Field(() => String, { nullable: true, description: 'ACKNOWLEDGED: what they said.' })
+  @Column({ type: 'text', nullable: true })
+  comment!: string | null;
+
+  /** NOTIFIED: the channels told; SUPPRESSED: the silences that held the notification back. */
+  @Column({ type: 'simple-json', nullable: true })
+  targets!: string[] | null;
+
+  /** The alert as this entry left it (it may since have changed or gone). */
+  @Column({ type: 'simple-json' })
+  alert!: AlertSnapshot;
+}
+
+/** An alert as a history entry keeps it: its row's fields, dates as ISO strings. */
+export interface AlertSnapshot {
+  fingerprint: string;
+  ruleId: string;
+  ruleName: string;
+  severity: Severity;
+  labels: Record<string, string>;
+  state: string;
+  activeAt: string;
+  firedAt: string | null;
+  resolvedAt: string | null;
+  value: number | null;
+  summary: string;
+  runbookUrl: string | null;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  acknowledgementComment: string | null;
 }

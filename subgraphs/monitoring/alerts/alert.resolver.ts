@@ -1,10 +1,15 @@
-// GraphQL for alerting: alert rules (list, create, change, delete) and the alerts evaluation keeps.
-import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+// GraphQL for alerting: alert rules (list, create, change, delete), the alerts evaluation keeps, their
+// acknowledgement and history.
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { PageArgs, toConnection } from '../../../common/graphql/connection';
 import { toPayload } from '../../../common/graphql/types';
 import type { MonitoringContext } from '../context';
 import { MetricLabel, toLabels } from '../metrics/metric.types';
-import { StoredAlert } from './alert.entity';
+import { Silence } from '../silences/silence.entity';
+import { AcknowledgeAlertInput } from './alert.inputs';
+import { AcknowledgeAlertPayload, AlertHistoryConnection } from './alert.payloads';
+import { acknowledgeAlert, alertAsOf, alertHistory } from './alert-history';
+import { AlertEvent, StoredAlert } from './alert.entity';
 import { CreateAlertRuleInput, DeleteAlertRuleInput, UpdateAlertRuleInput } from './alert-rule.inputs';
 import { AlertRuleConnection, CreateAlertRulePayload, DeleteAlertRulePayload, UpdateAlertRulePayload } from './alert-rule.payloads';
 import { createAlertRule, deleteAlertRule, listAlertRules, updateAlertRule } from './alert-rule.service';
@@ -40,8 +45,56 @@ export class AlertResolver {
     return ctx.em.find(StoredAlert, { where: state ? { state } : {}, order: { activeAt: 'DESC', fingerprint: 'ASC' } });
   }
 
+  @Query(() => AlertHistoryConnection, { description: 'An alert\'s history, newest first; kept after the alert itself is gone.' })
+  async alertHistory(
+    @Arg('fingerprint', () => ID) fingerprint: string,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() ctx: MonitoringContext,
+  ): Promise<AlertHistoryConnection> {
+    return toConnection(AlertHistoryConnection, await alertHistory(ctx.em, fingerprint, page));
+  }
+
+  @Mutation(() => AcknowledgeAlertPayload, {
+    description:
+      'Records that someone is on an alert, with a comment, in its history. An acknowledged FIRING alert is not notified ' +
+      'again at each repeat interval; it still notifies when it resolves. It lasts until the alert resolves.',
+  })
+  async acknowledgeAlert(@Arg('input', () => AcknowledgeAlertInput) input: AcknowledgeAlertInput, @Ctx() ctx: MonitoringContext): Promise<AcknowledgeAlertPayload> {
+    return toPayload(AcknowledgeAlertPayload, await acknowledgeAlert(ctx.em, input, ctx.identity.name));
+  }
+
   @FieldResolver(() => [MetricLabel], { description: 'The labels of its group, sorted by key.' })
   labels(@Root() alert: StoredAlert): MetricLabel[] {
     return toLabels(alert.labels);
+  }
+
+  @FieldResolver(() => [Silence], { description: 'The active silences holding back its notifications.' })
+  async silencedBy(@Root() alert: StoredAlert, @Ctx() ctx: MonitoringContext): Promise<Silence[]> {
+    const silences = await ctx.loaders.activeSilences.load('now');
+    const ids = new Set(silences.matcher.silencing(alert));
+    return silences.all.filter((silence) => ids.has(silence.id));
+  }
+
+  @FieldResolver(() => AlertHistoryConnection, { description: 'Its history, newest first.' })
+  async history(@Root() alert: StoredAlert, @Args(() => PageArgs) page: PageArgs, @Ctx() ctx: MonitoringContext): Promise<AlertHistoryConnection> {
+    return toConnection(AlertHistoryConnection, await alertHistory(ctx.em, alert.fingerprint, page));
+  }
+}
+
+@Resolver(() => AlertEvent)
+export class AlertHistoryResolver {
+  @FieldResolver(() => StoredAlert, { description: 'The alert as this entry left it.' })
+  alert(@Root() event: AlertEvent): StoredAlert {
+    return alertAsOf(event);
+  }
+
+  @FieldResolver(() => [String], { description: 'NOTIFIED: the channels told, by name.' })
+  channels(@Root() event: AlertEvent): string[] {
+    return event.kind === 'NOTIFIED' ? (event.targets ?? []) : [];
+  }
+
+  @FieldResolver(() => [ID], { description: 'SUPPRESSED: the silences that held the notification back.' })
+  silenceIds(@Root() event: AlertEvent): string[] {
+    return event.kind === 'SUPPRESSED' ? (event.targets ?? []) : [];
   }
 }

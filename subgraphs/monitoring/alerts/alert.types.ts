@@ -13,10 +13,20 @@ registerEnumType(AlertAggregation, { name: 'AlertAggregation', description: 'How
 export const AlertSeverity = enumOf<Severity>(SEVERITIES);
 registerEnumType(AlertSeverity, { name: 'AlertSeverity' });
 
-/** The states an alert is kept in (INACTIVE alerts are not kept). */
-export type StoredAlertStatus = 'PENDING' | 'FIRING' | 'RESOLVED';
-export const AlertState = enumOf<StoredAlertStatus>(['PENDING', 'FIRING', 'RESOLVED']);
+/** The states an alert is kept in; INACTIVE ones are not kept, but `alertUpdated` shows a PENDING alert going INACTIVE. */
+export type StoredAlertStatus = 'INACTIVE' | 'PENDING' | 'FIRING' | 'RESOLVED';
+export const AlertState = enumOf<StoredAlertStatus>(['INACTIVE', 'PENDING', 'FIRING', 'RESOLVED']);
 registerEnumType(AlertState, {
   name: 'AlertState',
-  description: 'PENDING: the condition holds, not yet for the rule\'s `for`; FIRING; RESOLVED: it fired and has stopped.',
+  description:
+    'PENDING: the condition holds, not yet for the rule\'s `for`; FIRING; RESOLVED: it fired and has stopped; INACTIVE: it ' +
+    'stopped holding before it fired (such alerts are not kept: only history and `alertUpdated` show it).',
+});
+
+export const AlertHistoryKind = enumOf(['STATE_CHANGED', 'ACKNOWLEDGED', 'NOTIFIED', 'SUPPRESSED'] as const);
+registerEnumType(AlertHistoryKind, {
+  name: 'AlertHistoryKind',
+  description:
+    'STATE_CHANGED: from `fromState` to `toState`; ACKNOWLEDGED: by `actor` with `comment`; NOTIFIED: `channels` were sent it; ' +
+    'SUPPRESSED: a notification held back by `silenceIds`.',
 });
