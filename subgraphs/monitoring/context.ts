@@ -6,6 +6,8 @@ import type { StreamTail } from '../../common/events/stream-tail';
 import { alertingLoaders } from './alerts/alert-loaders';
 import type { AlertEvent } from './alerts/alert.entity';
 import type { AlertUpdate } from './alerts/alert.subscriptions';
+import type { NodeMetricsEvent } from './metrics/node-metrics-event.entity';
+import type { NodeMetricsUpdate } from './metrics/node-metrics.subscriptions';
 import type { ServiceContext } from '../../common/graphql/context';
 import type { LatestMetric, MetricSeries } from './metrics/metric.types';
 import { latestMetrics, recentSamples, type SeriesOwner } from './metrics/query';
@@ -15,6 +17,8 @@ export interface MonitoringContext extends ServiceContext {
   loaders: MonitoringLoaders;
   /** The alerts stream, for subscriptions. */
   alertUpdates: StreamTail<AlertEvent, AlertUpdate>;
+  /** The node metrics stream, for subscriptions. */
+  nodeMetricsUpdates: StreamTail<NodeMetricsEvent, NodeMetricsUpdate>;
   subscriptionSettings: Readonly<SubscriptionSettings>;
 }
 
@@ -64,7 +68,7 @@ export function createLoaders(em: EntityManager) {
 
 export function createMonitoringContext(
   base: ServiceContext,
-  shared: Pick<MonitoringContext, 'settings' | 'alertUpdates' | 'subscriptionSettings'>,
+  shared: Pick<MonitoringContext, 'settings' | 'alertUpdates' | 'nodeMetricsUpdates' | 'subscriptionSettings'>,
 ): MonitoringContext {
   const context: MonitoringContext = {
     ...base,

@@ -14,7 +14,10 @@ import { MetricsCompaction } from './metrics/compaction';
 import { entityReferences, JobMetricsResolver, ModelVersionMetricsResolver, MonitoredJob, MonitoredModelVersion, MonitoredNode, NodeMetricsResolver } from './metrics/entity-metrics.resolver';
 import { MetricRollup, MetricSample, MetricsLease, StoredSeries } from './metrics/metric.entity';
 import { MetricResolver } from './metrics/metric.resolver';
+import { NodeMetricsEvent } from './metrics/node-metrics-event.entity';
+import { NodeMetricsSubscriptionResolver, nodeMetricsTail } from './metrics/node-metrics.subscriptions';
 import { postgresMigrations, sqliteMigrations } from './migrations';
+import { monitoringMetrics } from './monitoring-metrics';
 import { NotificationAttempt, NotificationChannel, NotificationDelivery } from './notifications/notification.entity';
 import { NotificationChannelResolver, NotificationDeliveryResolver } from './notifications/notification.resolver';
 import { NotificationSender } from './notifications/notification-sender';
@@ -35,6 +38,7 @@ export const monitoring: SubgraphDefinition<MonitoringContext> = {
     NotificationChannel,
     NotificationDelivery,
     NotificationAttempt,
+    NodeMetricsEvent,
     StreamHead,
     AuditEntry,
   ],
@@ -44,6 +48,7 @@ export const monitoring: SubgraphDefinition<MonitoringContext> = {
       resolvers: [
         MetricResolver,
         NodeMetricsResolver,
+        NodeMetricsSubscriptionResolver,
         JobMetricsResolver,
         ModelVersionMetricsResolver,
         AlertRuleResolver,
@@ -58,19 +63,21 @@ export const monitoring: SubgraphDefinition<MonitoringContext> = {
       orphanedTypes: [MonitoredNode, MonitoredJob, MonitoredModelVersion],
       references: entityReferences,
     }),
-  async start({ db, logger, config }) {
-    const sender = new NotificationSender(db, config.monitoring.webhooks, logger);
+  async start({ db, logger, config, metrics }) {
+    const sender = new NotificationSender(db, config.monitoring.webhooks, logger, monitoringMetrics(db, metrics));
     const alertEvaluation = new AlertEvaluation(db, config.monitoring, sender, logger);
     await alertEvaluation.start();
     sender.start();
-    const compaction = new MetricsCompaction(db, config.monitoring, logger);
+    const compaction = new MetricsCompaction(db, config.monitoring, config.subscriptions.replayWindow, logger);
     compaction.start();
     const alertUpdates = alertUpdatesTail(db, logger, config.subscriptions.replayWindow);
-    const shared = { settings: config.monitoring, alertUpdates, subscriptionSettings: config.subscriptions };
+    const nodeMetricsUpdates = nodeMetricsTail(db, logger, config.subscriptions.replayWindow);
+    const shared = { settings: config.monitoring, alertUpdates, nodeMetricsUpdates, subscriptionSettings: config.subscriptions };
     return {
       createContext: (base) => createMonitoringContext(base, shared),
       stop: async () => {
         alertUpdates.stop();
+        nodeMetricsUpdates.stop();
         await Promise.all([compaction.stop(), alertEvaluation.stop(), sender.stop()]);
       },
     };

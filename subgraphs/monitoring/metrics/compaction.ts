@@ -10,6 +10,8 @@ import type { Logger } from '../../../common/logger';
 import { MetricRollup, MetricSample, MetricsLease } from './metric.entity';
 import { statement, tableOf } from './sql';
 
+import { pruneNodeReports } from './node-metrics.subscriptions';
+
 const LEASE_NAME = 'compaction';
 /** Raw samples per batch: read, rolled up and deleted in one transaction. */
 const BATCH_ROWS = 20_000;
@@ -131,17 +133,21 @@ async function expireBatch(em: EntityManager, cutoff: number): Promise<number> {
   return expired;
 }
 
-/** Runs compaction every interval on the instance holding the lease. */
+/**
+ * Runs compaction every interval on the instance holding the lease, and deletes the node metrics stream's events
+ * past the subscriptions' replay window.
+ */
 export class MetricsCompaction {
   private readonly loop: LeasedLoop;
 
-  constructor(db: Database, settings: Readonly<MonitoringSettings>, logger: Logger) {
+  constructor(db: Database, settings: Readonly<MonitoringSettings>, replayWindow: number, logger: Logger) {
     this.loop = new LeasedLoop(
       new Lease(db, MetricsLease, LEASE_NAME, randomUUID()),
       settings.metricsCompactionIntervalSeconds * 1000,
       async () => {
         const result = await compactMetrics(db, settings);
         if (result.rolledUp > 0 || result.expired > 0) logger.info(result, 'compacted metrics');
+        await db.transaction((em) => pruneNodeReports(em, replayWindow));
       },
       (error) => logger.error({ err: error }, 'metric compaction failed; retrying at the next interval'),
     );

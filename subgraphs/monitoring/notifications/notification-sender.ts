@@ -10,6 +10,7 @@ import type { Database } from '../../../common/db/database';
 import { Lease, LeasedLoop } from '../../../common/db/lease';
 import type { Logger } from '../../../common/logger';
 import { MetricsLease } from '../metrics/metric.entity';
+import type { MonitoringObserver } from '../monitoring-metrics';
 import { DeliveryStatus, NotificationAttempt, NotificationChannel, NotificationDelivery } from './notification.entity';
 import { ATTEMPT_HEADER, DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
@@ -39,6 +40,7 @@ export class NotificationSender {
     private readonly db: Database,
     private readonly settings: Readonly<WebhookSettings>,
     private readonly logger: Logger,
+    private readonly observer?: MonitoringObserver,
   ) {
     this.loop = new LeasedLoop(new Lease(db, MetricsLease, LEASE_NAME, randomUUID()), INTERVAL_MS, async () => void (await this.round()), (error) =>
       logger.error({ err: error }, 'sending notifications failed; retrying in a second'),
@@ -123,6 +125,7 @@ export class NotificationSender {
       await em.update(NotificationDelivery, { id: delivery.id }, changes);
     });
     Object.assign(delivery, changes);
+    this.observer?.attempted(delivered ? 'delivered' : givesUp ? 'failed' : 'retrying');
     const fields = { delivery: delivery.id, channel: channel?.name, attempt: number, statusCode: outcome.statusCode };
     if (delivered) this.logger.info(fields, 'notification delivered');
     else if (givesUp) this.logger.error({ ...fields, error: outcome.error }, 'notification not delivered: giving up (see the channel\'s deliveries)');
