@@ -1,14 +1,14 @@
-// Every root field passes here: its role is checked, and a mutation runs in one transaction that also
+// Every root field passes here: its roles are checked, and a mutation runs in one transaction that also
 // writes its audit entry, so a mutation is recorded exactly when it happens, and rolled back whole otherwise.
 import { GraphQLError, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import type { ResolversMap } from 'type-graphql';
 import { QueryFailedError } from 'typeorm';
-import { hasRole, isRole, type Role } from '../auth/identity';
+import { hasRole, type Identity, type Role } from '../auth/identity';
 import { AuditOutcome } from '../audit/audit-entry.entity';
 import { recordAudit, type AuditRecord } from '../audit/audit-log';
 import type { ServiceContext } from './context';
 import { ForbiddenError } from './errors';
-import { hasUserErrors, type Payload } from './types';
+import { hasUserErrors, requiredRolesOf, type Payload } from './types';
 
 type Resolver = GraphQLFieldResolver<unknown, ServiceContext, Record<string, unknown>>;
 
@@ -21,8 +21,7 @@ export function guardOperations(schema: GraphQLSchema, resolvers: ResolversMap):
     for (const field of Object.values(rootType.getFields())) {
       const resolve = fieldResolvers[field.name];
       if (typeof resolve !== 'function') continue;
-      const declared = field.extensions?.requiredRole;
-      const required: Role = isRole(declared) ? declared : isMutation ? 'operator' : 'viewer';
+      const required = requiredRolesOf(field.extensions) ?? [isMutation ? 'operator' : 'viewer'];
       const audited = field.extensions?.audited !== false;
       fieldResolvers[field.name] = isMutation ? guardMutation(field.name, required, audited, resolve) : guardQuery(field.name, required, resolve);
     }
@@ -41,10 +40,9 @@ export function guardSubscriptions(schema: GraphQLSchema, resolvers: ResolversMa
     const entry = fieldResolvers[field.name];
     const subscribe = entry?.subscribe;
     if (!entry || typeof subscribe !== 'function') continue;
-    const declared = field.extensions?.requiredRole;
-    const required: Role = isRole(declared) ? declared : 'viewer';
+    const required = requiredRolesOf(field.extensions) ?? ['viewer'];
     entry.subscribe = async (root, args, context, info) => {
-      if (!hasRole(context.identity, required)) throw new ForbiddenError(field.name, required, context.identity.role);
+      if (!hasAnyRole(context.identity, required)) throw forbidden(field.name, required, context.identity);
       return notingSequences(await subscribe(root, args, context, info), context);
     };
   }
@@ -73,9 +71,17 @@ function notingSequences(events: AsyncIterable<unknown>, context: ServiceContext
   return iterator;
 }
 
-function guardQuery(name: string, required: Role, resolve: Resolver): Resolver {
+function hasAnyRole(identity: Identity, roles: readonly Role[]): boolean {
+  return roles.some((role) => hasRole(identity, role));
+}
+
+function forbidden(operation: string, roles: readonly Role[], identity: Identity): ForbiddenError {
+  return new ForbiddenError(operation, roles.join(' or '), identity.role);
+}
+
+function guardQuery(name: string, required: readonly Role[], resolve: Resolver): Resolver {
   return (root, args, context, info) => {
-    if (!hasRole(context.identity, required)) throw new ForbiddenError(name, required, context.identity.role);
+    if (!hasAnyRole(context.identity, required)) throw forbidden(name, required, context.identity);
     return resolve(root, args, context, info);
   };
 }
@@ -86,7 +92,7 @@ class Rejected {
 
 const MAX_ATTEMPTS = 3;
 
-function guardMutation(name: string, required: Role, audited: boolean, resolve: Resolver): Resolver {
+function guardMutation(name: string, required: readonly Role[], audited: boolean, resolve: Resolver): Resolver {
   return async (root, args, context, info) => {
     const audit = (outcome: AuditOutcome, extra: Partial<AuditRecord> = {}): AuditRecord => ({
       service: context.service,
@@ -102,9 +108,9 @@ function guardMutation(name: string, required: Role, audited: boolean, resolve: 
         context.logger.error({ err: error, action: name }, 'could not write an audit entry');
       });
 
-    if (!hasRole(context.identity, required)) {
-      await recordOutside(audit(AuditOutcome.FORBIDDEN, { detail: `needs the ${required} role` }));
-      throw new ForbiddenError(name, required, context.identity.role);
+    if (!hasAnyRole(context.identity, required)) {
+      await recordOutside(audit(AuditOutcome.FORBIDDEN, { detail: `needs the ${required.join(' or ')} role` }));
+      throw forbidden(name, required, context.identity);
     }
 
     for (let attempt = 1; ; attempt++) {

@@ -1,7 +1,7 @@
-// GraphQL types every subgraph shares: scalars, user errors, payloads, and the role a field requires.
+// GraphQL types every subgraph shares: scalars, user errors, payloads, and the roles a field accepts.
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Directive, Extensions, Field, ObjectType, registerEnumType } from 'type-graphql';
-import type { Role } from '../auth/identity';
+import { isRole, type Role } from '../auth/identity';
 
 export const DateTimeScalar = DateTimeResolver;
 export const JSONScalar = JSONResolver;
@@ -50,9 +50,18 @@ export function hasUserErrors(value: unknown): value is Payload {
     (value as Payload).userErrors.length > 0;
 }
 
-/** The role an operation requires; without it, queries need `viewer` and mutations `operator`. */
-export function RequiresRole(role: Role): MethodDecorator & PropertyDecorator {
-  return Extensions({ requiredRole: role });
+/**
+ * The roles an operation accepts, any one of them enough (`@RequiresRole('operator', 'node')`); without it, queries
+ * need `viewer` and mutations `operator`. Human roles rank as ever: `operator` admits an admin too.
+ */
+export function RequiresRole(...roles: [Role, ...Role[]]): MethodDecorator & PropertyDecorator {
+  return Extensions({ requiredRoles: roles });
+}
+
+/** The roles a field declared with @RequiresRole, or undefined when it declared none. */
+export function requiredRolesOf(extensions: Readonly<Record<string, unknown>> | null | undefined): Role[] | undefined {
+  const declared = extensions?.requiredRoles;
+  return Array.isArray(declared) && declared.length > 0 && declared.every(isRole) ? declared : undefined;
 }
 
 /**
