@@ -1,6 +1,7 @@
-// The node's own metrics, pushed to the monitoring subgraph (reportNodeMetrics) in one batch per interval: CPU,
-// memory, the state folder's disk and each NVIDIA GPU, in Prometheus' base units, plus node_up = 1. Sampling and
-// pushing run on their own timer, apart from the heartbeats, and never wait for each other.
+// The node's own metrics, pushed to the monitoring subgraph in one batch per interval (reportMetrics: sent with the
+// node's credential, they are stored as this node's): CPU, memory, the state folder's disk and each NVIDIA GPU, in
+// Prometheus' base units, plus node_up = 1. Sampling and pushing run on their own timer, apart from the heartbeats,
+// and never wait for each other.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,7 @@ const MiB = 1024 * 1024;
 const MAX_BACKOFF_MS = 5 * 60_000;
 const NVIDIA_SMI_TIMEOUT_MS = 5_000;
 
-const REPORT_NODE_METRICS = `mutation($input: ReportMetricsInput!) { reportNodeMetrics(input: $input) { accepted rejected { index field reason } } }`;
+const REPORT_METRICS = `mutation($input: ReportMetricsInput!) { reportMetrics(input: $input) { accepted rejected { index field reason } } }`;
 
 export interface MetricSample {
   name: string;
@@ -154,7 +155,7 @@ function clampRatio(value: number): number {
 }
 
 interface ReportAnswer {
-  reportNodeMetrics: { accepted: number; rejected: { index: number; field: string; reason: string }[] };
+  reportMetrics: { accepted: number; rejected: { index: number; field: string; reason: string }[] };
 }
 
 /** Pushes a batch of samples every interval; backs off while pushes fail. */
@@ -201,7 +202,7 @@ export class NodeMetricsReporter {
   private async push(): Promise<void> {
     try {
       const samples = await this.sample();
-      const answer = (await this.client.call<ReportAnswer>(REPORT_NODE_METRICS, { input: { samples } })).reportNodeMetrics;
+      const answer = (await this.client.call<ReportAnswer>(REPORT_METRICS, { input: { samples } })).reportMetrics;
       for (const rejection of answer.rejected) {
         const sample = samples[rejection.index];
         const key = `${sample?.name ?? '?'} ${rejection.field}: ${rejection.reason}`;

@@ -60,7 +60,8 @@ const environment = z.object({
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
   TOUCHLINE_SUPERGRAPH_FILE: z.string().min(1).optional(),
-  TOUCHLINE_MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  // A full metrics report (10,000 samples with a few labels each, as objects) is about 2 MB.
+  TOUCHLINE_MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
   TOUCHLINE_MAX_QUERY_DEPTH: positiveInt(15),
   TOUCHLINE_MAX_QUERY_COMPLEXITY: positiveInt(10_000),
   TOUCHLINE_COMPOSE_POLL_SECONDS: wholeNumber(10, 0, 86_400, 'must be a whole number of seconds (0 turns polling off)'),

@@ -37,18 +37,25 @@ describe('metrics on PostgreSQL', () => {
       },
     });
     expect(report.data?.reportMetrics).toEqual({ accepted: 3, rejected: [{ index: 1, field: 'value' }], userErrors: [] });
+    // In the compact form: a sample already stored, and one repeated within the report, are refused; the rest stored.
+    const labels = Object.fromEntries(model.map(({ key, value }) => [key, value]));
+    const again = await touchline.gql(REPORT, {
+      input: { rows: [['rows_scored_per_second', labels, 999, at(0)], ['rows_scored_per_second', labels, 200, base + 20_000], ['rows_scored_per_second', labels, 1, base + 20_000]] },
+    });
+    expect(again.data?.reportMetrics).toEqual({ accepted: 1, rejected: [{ index: 0, field: 'at' }, { index: 2, field: 'at' }], userErrors: [] });
     const range = { name: 'rows_scored_per_second', from: at(0), to: at(120), step: 60 };
     const values = async (aggregation: string) =>
       (await touchline.gql(SERIES, { ...range, aggregation })).data?.metricSeries[0].points.map((p: { value: number }) => p.value);
     expect(await values('AVG')).toEqual([200, 50]);
     expect(await values('LAST')).toEqual([300, 50]);
+    expect(await values('COUNT')).toEqual([3, 1]);
 
     // Samples from two days ago, stored as the service saw them then, become rollups merged with nothing else.
     const db = touchline.platform.subgraphs.find((subgraph) => subgraph.name === 'monitoring')!.db;
     const settings = { metricsRawRetentionHours: 24, metricsRollupRetentionDays: 30 };
     const then = Math.floor((Date.now() - 2 * 86_400_000) / 60_000) * 60_000;
     const old = [5, 7, 9].map((value, i) => ({ name: 'rows_scored_per_second', labels: model, value, at: new Date(then + i * 15_000) }));
-    await db.transaction((em) => reportSamples(em, old, { kind: 'model' }, settings, then + 60_000));
+    await db.transaction((em) => reportSamples(em, { samples: old }, { kind: 'model' }, settings, then + 60_000));
     expect(await compactMetrics(db, settings)).toEqual({ rolledUp: 3, expired: 0 });
     const rolled = await touchline.gql(SERIES, {
       name: 'rows_scored_per_second',
@@ -61,6 +68,6 @@ describe('metrics on PostgreSQL', () => {
     const avg = await touchline.gql(SERIES, { name: 'rows_scored_per_second', from: new Date(then).toISOString(), to: new Date(then + 60_000).toISOString(), step: 60 });
     expect(avg.data?.metricSeries[0].points[0].value).toBe(7);
     // The recent samples are still raw.
-    expect(await values('COUNT')).toEqual([2, 1]);
+    expect(await values('COUNT')).toEqual([3, 1]);
   });
 });

@@ -1,6 +1,7 @@
 // Metrics through the gateway: samples reported and read back aggregated per step; a batch with bad samples keeps the
-// good ones and names the bad; an oversized batch is refused whole; a node reports for itself only; and compaction
-// turns old samples into per-minute rollups that queries still read.
+// good ones and names the bad, in either form (objects or compact rows); a full-size batch fits the default body limit
+// and an oversized one is refused whole; the same mutation stores a node's own metrics for its credential, and
+// refuses viewers; and compaction turns old samples into per-minute rollups that queries still read.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +12,6 @@ import { startTestPlatform, type TestPlatform } from '../support/platform';
 
 const REPORT = `mutation($input: ReportMetricsInput!) {
   reportMetrics(input: $input) { accepted rejected { index field reason } userErrors { field message code } }
-}`;
-const REPORT_NODE = `mutation($input: ReportMetricsInput!) {
-  reportNodeMetrics(input: $input) { accepted rejected { index field reason } userErrors { field message code } }
 }`;
 const SERIES = `query($name: String!, $labels: [LabelMatcherInput!], $from: DateTime!, $to: DateTime!, $step: Int, $aggregation: MetricAggregation) {
   metricSeries(name: $name, labels: $labels, from: $from, to: $to, step: $step, aggregation: $aggregation) {
@@ -130,6 +128,63 @@ describe('metrics', () => {
     expect(again.data?.reportMetrics).toMatchObject({ accepted: 0, rejected: [{ index: 0, field: 'at', reason: expect.stringMatching(/already has a sample/) }] });
   });
 
+  it('takes the compact form, checking each row as a sample and naming the bad ones', async () => {
+    const labels = { model: 'xg-shot-model', version: '1.2.0' };
+    const report = await touchline.gql(REPORT, {
+      input: {
+        rows: [
+          ['rows_per_batch', labels, 10, base + 1_000],
+          ['rows_per_batch', labels, 20, at(2)],
+          ['rows_per_batch', labels, 30, new Date(base + 3_000).toISOString().replace('Z', '+00:00')],
+          'rows_per_batch',
+          ['rows_per_batch', labels],
+          [42, labels, 1, base],
+          ['rows_per_batch', [{ key: 'model', value: 'xg-shot-model' }], 1, base],
+          ['rows_per_batch', { ...labels, split: 7 }, 1, base],
+          ['rows_per_batch', labels, '-Inf', base],
+          ['rows_per_batch', labels, 1, '2026-02-30T12:00:00Z'],
+          ['rows_per_batch', labels, 1, base + 0.5],
+          ['rows_per_batch', { model: 'xg-shot-model' }, 1, base],
+          ['rows_per_batch', labels, 40],
+        ],
+      },
+    });
+    const payload = report.data?.reportMetrics;
+    expect(payload.userErrors).toEqual([]);
+    expect(payload.rejected.map((r: { index: number; field: string }) => [r.index, r.field])).toEqual([
+      [3, 'row'],
+      [4, 'row'],
+      [5, 'name'],
+      [6, 'labels'],
+      [7, 'labels.split'],
+      [8, 'value'],
+      [9, 'at'],
+      [10, 'at'],
+      [11, 'labels.version'],
+    ]);
+    expect(payload.accepted).toBe(4);
+    const stored = await touchline.gql(SERIES, { name: 'rows_per_batch', from: at(0), to: at(60), step: 60, aggregation: 'SUM' });
+    expect(stored.data?.metricSeries).toEqual([{ name: 'rows_per_batch', labels: [{ key: 'model', value: 'xg-shot-model' }, { key: 'version', value: '1.2.0' }], points: [{ at: at(0), value: 60 }] }]);
+
+    const both = await touchline.gql(REPORT, { input: { samples: [], rows: [] } });
+    expect(both.data?.reportMetrics.userErrors).toEqual([{ field: ['input', 'rows'], message: expect.stringMatching(/not both/), code: 'INVALID' }]);
+    const neither = await touchline.gql(REPORT, { input: {} });
+    expect(neither.data?.reportMetrics.userErrors).toEqual([{ field: ['input', 'samples'], message: expect.stringMatching(/give the samples/), code: 'REQUIRED' }]);
+  });
+
+  it('accepts a full-size report of 10000 samples, with model labels, within the default body limit', async () => {
+    const samples = Array.from({ length: 10_000 }, (_, i) => ({
+      name: 'model_prediction_latency_seconds',
+      labels: [...model, { key: 'fixture', value: `f${i % 500}` }],
+      value: i / 1000,
+      at: new Date(base + 1_000 + Math.floor(i / 500)).toISOString(),
+    }));
+    expect(JSON.stringify({ samples }).length).toBeGreaterThan(1024 * 1024);
+    const report = await touchline.gql(REPORT, { input: { samples } });
+    expect(report.errors).toBeUndefined();
+    expect(report.data?.reportMetrics).toEqual({ accepted: 10_000, rejected: [], userErrors: [] });
+  });
+
   it('refuses an oversized batch whole, and bounds what a query may ask for', async () => {
     // Without labels, so that the request stays within the gateway's body limit and reaches the check.
     const samples = Array.from({ length: 10_001 }, (_, i) => ({ name: 'm', value: i }));
@@ -149,7 +204,7 @@ describe('metrics', () => {
     expect(backwards.errors?.[0]?.message).toMatch(/to: must be later than from/);
   });
 
-  it('lets a node report its own metrics only, and shows them on the Node through federation', async () => {
+  it('stores a node credential\'s samples as its own node\'s, refuses its samples for another node, and refuses viewers', async () => {
     agent = await startAgent(touchline, { name: 'metrics-node', joinToken: await createJoinToken(touchline) });
     const credential = JSON.parse(fs.readFileSync(path.join(agent.stateDir, 'credential.json'), 'utf8')).credential as string;
     const nodes = await touchline.gql(`{ nodes { edges { node { id name } } } }`);
@@ -157,7 +212,7 @@ describe('metrics', () => {
 
     const now = Date.now();
     const report = await touchline.gql(
-      REPORT_NODE,
+      REPORT,
       {
         input: {
           samples: [
@@ -170,13 +225,24 @@ describe('metrics', () => {
       },
       credential,
     );
-    expect(report.data?.reportNodeMetrics).toMatchObject({ accepted: 3, rejected: [{ index: 3, field: 'labels.node', reason: expect.stringMatching(/own metrics only/) }] });
+    // Node metrics need no model labels; the one naming another node is refused.
+    expect(report.data?.reportMetrics).toEqual({
+      accepted: 3,
+      rejected: [{ index: 3, field: 'labels.node', reason: expect.stringMatching(/own metrics only/) }],
+      userErrors: [],
+    });
+    const elsewhere = await touchline.gql(REPORT, { input: { rows: [['node_up', { node: 'someone-else' }, 1]] } }, credential);
+    expect(elsewhere.data?.reportMetrics).toMatchObject({ accepted: 0, rejected: [{ index: 0, field: 'labels.node' }] });
 
-    // The node's credential may not report model metrics, nor an API key node metrics.
-    const asModel = await touchline.gql(REPORT, { input: { samples: [{ name: 'm', labels: model, value: 1 }] } }, credential);
-    expect(asModel.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const asOperator = await touchline.gql(REPORT_NODE, { input: { samples: [{ name: 'node_cpu_utilization', value: 1 }] } });
-    expect(asOperator.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // An operator's samples are model metrics: without model labels they are refused, not taken for a node's.
+    const asOperator = await touchline.gql(REPORT, { input: { samples: [{ name: 'node_cpu_utilization', labels: [{ key: 'node', value: nodeId }], value: 1 }] } });
+    expect(asOperator.data?.reportMetrics).toMatchObject({ accepted: 0, rejected: [{ index: 0, field: 'labels.model' }] });
+
+    // A viewer may not report at all.
+    const viewerKey = (await touchline.gql(`mutation { createApiKey(input: { name: "dashboard", role: VIEWER }) { key } }`)).data?.createApiKey.key as string;
+    const asViewer = await touchline.gql(REPORT, { input: { samples: [{ name: 'model_brier_score', labels: model, value: 0.2 }] } }, viewerKey);
+    expect(asViewer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(asViewer.errors?.[0]?.message).toMatch(/reportMetrics needs the operator or node role; this key has the viewer role/);
 
     const node = await touchline.gql(`query($id: ID!) { node(id: $id) { name metrics { name labels { key value } value } } }`, { id: nodeId });
     expect(node.errors).toBeUndefined();
@@ -206,11 +272,11 @@ describe('metrics', () => {
     const then = Math.floor((now - 2 * 86_400_000) / 60_000) * 60_000;
     const old = [1, 2, 3, 10].map((value, i) => ({ name: 'match_latency_seconds', labels: model, value, at: new Date(then + i * 10_000) }));
     old.push({ name: 'match_latency_seconds', labels: model, value: 4, at: new Date(then + 70_000) });
-    const stored = await db.transaction((em) => reportSamples(em, old, { kind: 'model' }, settings, then + 80_000));
+    const stored = await db.transaction((em) => reportSamples(em, { samples: old }, { kind: 'model' }, settings, then + 80_000));
     expect(stored.value).toEqual({ accepted: 5, rejected: [] });
     // Ancient rollups go entirely.
     const ancient = Math.floor((now - 40 * 86_400_000) / 60_000) * 60_000;
-    await db.transaction((em) => reportSamples(em, [{ name: 'match_latency_seconds', labels: model, value: 99, at: new Date(ancient) }], { kind: 'model' }, settings, ancient));
+    await db.transaction((em) => reportSamples(em, { samples: [{ name: 'match_latency_seconds', labels: model, value: 99, at: new Date(ancient) }] }, { kind: 'model' }, settings, ancient));
 
     const first = await compactMetrics(db, settings, now);
     expect(first).toEqual({ rolledUp: 6, expired: 1 });

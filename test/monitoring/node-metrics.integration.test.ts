@@ -1,6 +1,6 @@
-// A real agent pushes its node's metrics through reportNodeMetrics, and the gateway shows them on the node:
-// CPU, memory, disk, node_up, and per-GPU readings. There is no GPU on this machine: the GPUs come from a fake
-// nvidia-smi on the agent's PATH that prints output recorded from a real one.
+// A real agent pushes its node's metrics through reportMetrics with its node credential, and the gateway shows them on
+// the node: CPU, memory, disk, node_up, and per-GPU readings. There is no GPU on this machine: the GPUs come from a
+// fake nvidia-smi on the agent's PATH that prints output recorded from a real one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJoinToken, startAgent, stopAgent, type TestAgent } from '../support/agents';
 import { fakeNvidiaSmi } from '../support/fake-nvidia-smi';

@@ -1,6 +1,7 @@
-// The GraphQL types of metrics: series and their points, labels, aggregations, and the scalar a sample's value
-// travels in (JSON has no NaN or Infinity, so they come as strings, to be refused one sample at a time).
-import { GraphQLScalarType, Kind } from 'graphql';
+// The GraphQL types of metrics: series and their points, labels, aggregations, the scalar a sample's value travels
+// in (JSON has no NaN or Infinity, so they come as strings, to be refused one sample at a time), and the scalar of a
+// sample in the compact form.
+import { GraphQLScalarType, Kind, valueFromASTUntyped } from 'graphql';
 import { Field, Float, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum MetricAggregation {
@@ -29,7 +30,8 @@ export type SampleValueInput = number | { notANumber: string };
 
 const SPECIAL_VALUES: Record<string, number> = { nan: NaN, '+inf': Infinity, inf: Infinity, infinity: Infinity, '+infinity': Infinity, '-inf': -Infinity, '-infinity': -Infinity };
 
-function parseSampleValue(value: unknown): SampleValueInput {
+/** Reads a sample's value: a number, Prometheus' spellings of NaN and the infinities, or the text that is neither. */
+export function parseSampleValue(value: unknown): SampleValueInput {
   if (typeof value === 'number') return value;
   if (typeof value === 'string') {
     const special = SPECIAL_VALUES[value.trim().toLowerCase()];
@@ -52,6 +54,22 @@ export const SampleValueScalar = new GraphQLScalarType({
     if (ast.kind === Kind.STRING) return parseSampleValue(ast.value);
     return { notANumber: ast.kind };
   },
+});
+
+/**
+ * A sample in the compact form, passed on as it came: GraphQL checks nothing inside it, so that one bad row is refused
+ * on its own (checkRow in metric.inputs.ts) rather than failing the whole request, and a large report costs GraphQL
+ * one value per sample instead of an object per sample and per label.
+ */
+export const MetricSampleRowScalar = new GraphQLScalarType({
+  name: 'MetricSampleRow',
+  description:
+    'A sample in the compact form: the JSON array `[name, labels, value]` or `[name, labels, value, at]`, where `labels` is an object ' +
+    '(`{"model": "xg", "version": "1.0.0"}`) or null, `value` is as in SampleValue, and `at` is an RFC 3339 time or whole milliseconds ' +
+    'since the epoch (now when left out). Checked as MetricSampleInput is.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables),
 });
 
 @ObjectType({ description: 'A label of a metric series.' })
