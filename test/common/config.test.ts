@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       adminKey: undefined,
       metricsToken: undefined,
       supergraphFile: undefined,
-      maxBodyBytes: 1024 * 1024,
+      maxBodyBytes: 4 * 1024 * 1024,
       maxQueryDepth: 15,
       maxQueryComplexity: 10_000,
       composePollSeconds: 10,

@@ -1,12 +1,14 @@
-// The built-in NodeDown rule end to end: a real agent pushes its node's metrics (seen through the gateway), the rule
-// is tuned to a short window, the agent is killed (SIGKILL: no goodbye), and within the window plus an evaluation the
-// alert fires on `alertUpdated` and a signed webhook names the node.
+// The built-in NodeDown rule end to end: a real agent pushes its node's metrics (seen through the gateway, and live on
+// `nodeMetricsUpdated`), the rule is tuned to a short window, the agent is killed (SIGKILL: no goodbye), and within the window plus an evaluation the
+// alert fires on `alertUpdated` and a signed webhook names the node; Prometheus sees the node's metrics, the alert
+// and the delivery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import type { WebhookPayload } from '../../subgraphs/monitoring/notifications/webhook-payload';
 import { verifyWebhook } from '../../subgraphs/monitoring/notifications/webhook-signature';
 import { createJoinToken, startAgent, stopAgent, type TestAgent } from '../support/agents';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
+import { parsePrometheusText, type MetricFamily } from '../support/prometheus-text';
 import { connect, subscribe } from '../support/subscriptions';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
@@ -19,6 +21,13 @@ describe('node down', () => {
   let receiver: WebhookReceiver;
   let agent: TestAgent | undefined;
   const clients: Client[] = [];
+
+  async function scrapeMonitoring(): Promise<Map<string, MetricFamily>> {
+    const port = touchline.platform.subgraphs.find((subgraph) => subgraph.name === 'monitoring')!.port;
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(response.status).toBe(200);
+    return parsePrometheusText(await response.text());
+  }
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
@@ -52,9 +61,29 @@ describe('node down', () => {
     }
     expect(metrics.map((metric) => metric.name).sort()).toEqual(['node_cpu_utilization', 'node_memory_available_bytes', 'node_up']);
     expect(metrics.find((metric) => metric.name === 'node_up')?.value).toBe(1);
+    // And to Prometheus, under their own names.
+    const before = await scrapeMonitoring();
+    expect(before.get('node_up')?.samples).toEqual([expect.objectContaining({ labels: { node: nodeId, service: 'monitoring' }, value: 1 })]);
+    expect(before.get('node_cpu_utilization')?.samples[0]?.value).toBeGreaterThanOrEqual(0);
 
+    // Live: each report of the agent, with the node's name from the scheduler (through federation).
     const client = connect(touchline.url);
     clients.push(client);
+    const live = subscribe(
+      client,
+      `subscription($nodes: [ID!]) { nodeMetricsUpdated(nodes: $nodes, names: ["node_up", "node_cpu_utilization"]) { node { id name } at sequence metrics { name value labels { key value } } } }`,
+      { nodes: [nodeId] },
+    );
+    const reports = await live.until((all) => all.length >= 2);
+    expect(reports.flatMap((report) => report.errors ?? [])).toEqual([]);
+    for (const { data } of reports) {
+      expect(data?.nodeMetricsUpdated.node).toEqual({ id: nodeId, name: 'doomed' });
+      expect(data?.nodeMetricsUpdated.metrics.map((metric: { name: string }) => metric.name)).toEqual(['node_cpu_utilization', 'node_up']);
+      expect(data?.nodeMetricsUpdated.metrics[1]).toEqual({ name: 'node_up', value: 1, labels: [{ key: 'node', value: nodeId }] });
+    }
+    expect(Number(reports[1]!.data?.nodeMetricsUpdated.sequence)).toBeGreaterThan(Number(reports[0]!.data?.nodeMetricsUpdated.sequence));
+    live.stop();
+
     const updates = subscribe(client, `subscription { alertUpdated(filter: { ruleNames: ["NodeDown"] }) { state severity labels { key value } summary } }`);
     await new Promise((resolve) => setTimeout(resolve, 2 * EVALUATION_SECONDS * 1000));
     expect(updates.results).toEqual([]);
@@ -71,5 +100,12 @@ describe('node down', () => {
     const payload = JSON.parse(webhook!.body) as WebhookPayload;
     expect(payload).toMatchObject({ status: 'firing', receiver: 'ops', alerts: [{ labels: { alertname: 'NodeDown', node: nodeId, severity: 'CRITICAL' } }] });
     expect(payload.alerts[0]!.annotations.summary).toContain(nodeId);
+
+    await expect.poll(async () => (await scrapeMonitoring()).get('touchline_notification_attempts_total')?.samples, { timeout: 5_000 }).toEqual([
+      expect.objectContaining({ labels: { outcome: 'delivered', service: 'monitoring' }, value: 1 }),
+    ]);
+    const after = await scrapeMonitoring();
+    expect(after.get('touchline_alerts')?.samples).toContainEqual(expect.objectContaining({ labels: { state: 'FIRING', severity: 'CRITICAL', service: 'monitoring' }, value: 1 }));
+    expect(after.get('touchline_notification_deliveries')?.samples).toEqual([expect.objectContaining({ labels: { status: 'DELIVERED', service: 'monitoring' }, value: 1 })]);
   }, 60_000);
 });
