@@ -1,6 +1,7 @@
 // What the benchmarks that run Touchline's services as processes share: flag readers, a clean-up list run once on
-// success, failure or Ctrl-C, temporary folders and PostgreSQL databases, free ports, and readings of /proc.
-import { spawnSync } from 'node:child_process';
+// success, failure or Ctrl-C, temporary folders and PostgreSQL databases, free ports, service processes, and readings
+// of /proc.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -134,6 +135,116 @@ export async function withClient<T>(url: string, work: (client: pg.Client) => Pr
   } finally {
     await client.end();
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Services: the compiled `touchline` command in child processes, stopped at clean-up.
+
+const SERVICE_READY_TIMEOUT_MS = 90_000;
+const SERVICE_STOP_TIMEOUT_MS = 15_000;
+
+export interface Service {
+  name: string;
+  pid: number;
+  /** Its stdout and stderr so far (the last 64 KiB). */
+  output(): string;
+  exited: Promise<number | null>;
+  hasExited(): boolean;
+}
+
+/** `npm run build`: the services run from dist/. */
+export function buildServices(repoRoot: string): void {
+  progress('building (npm run build)');
+  const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`npm run build failed (exit code ${result.status})`);
+}
+
+/**
+ * Runs `node dist/cli/index.js <args>` (optionally under `taskset -c`, with extra node flags such as --cpu-prof);
+ * stopped at clean-up.
+ */
+export function spawnService(
+  repoRoot: string,
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  wrap: { taskset?: string; nodeArgs?: string[] } = {},
+): Service {
+  const cli = path.join(repoRoot, 'dist/cli/index.js');
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+  const nodeCommand = [process.execPath, ...(wrap.nodeArgs ?? []), cli, ...args];
+  // taskset execs node in place, so the PID we get is node's own.
+  const [command, ...commandArgs] = wrap.taskset ? ['taskset', '-c', wrap.taskset, ...nodeCommand] : nodeCommand;
+  let output = '';
+  const append = (chunk: Buffer | string) => {
+    output = (output + chunk.toString()).slice(-64 * 1024);
+  };
+  const child: ChildProcess = spawn(command!, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('error', (error) => append(`${error.message}\n`));
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${command} not found?)`);
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  let exitedYet = false;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      exitedYet = true;
+      resolve(code);
+    });
+  });
+  const service: Service = { name, pid: child.pid, output: () => output, exited, hasExited: () => exitedYet };
+  onCleanup(`stop ${name} (pid ${child.pid})`, () => stopService(service));
+  return service;
+}
+
+/** SIGTERM by PID, then SIGKILL if it has not exited in time. */
+export async function stopService(service: Service): Promise<void> {
+  if (service.hasExited()) return;
+  try {
+    process.kill(service.pid, 'SIGTERM');
+  } catch {
+    return; // it exited meanwhile (Ctrl-C in a terminal reaches the children too)
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SERVICE_STOP_TIMEOUT_MS)));
+  const outcome = await Promise.race([service.exited, timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout' && !service.hasExited()) {
+    console.error(`  ${service.name} (pid ${service.pid}) did not stop within ${SERVICE_STOP_TIMEOUT_MS / 1000} s: killing it`);
+    try {
+      process.kill(service.pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await service.exited;
+  }
+}
+
+/** Polls a readiness URL until it answers 200; fails early, with the service's output, if the service exits. */
+export async function waitUntilReady(service: Service, url: string): Promise<void> {
+  const deadline = Date.now() + SERVICE_READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (service.hasExited()) throw new Error(`${service.name} exited while starting:\n${service.output()}`);
+    stopIfInterrupted();
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${service.name} was not ready at ${url} after ${SERVICE_READY_TIMEOUT_MS / 1000} s:\n${service.output()}`);
+}
+
+/** Log lines at warn level or above in a service's JSON output: a clean run has none. */
+export function loggedWarnings(service: Service): number {
+  return service.output().split('\n').filter((line) => {
+    try {
+      return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 40;
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
