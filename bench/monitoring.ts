@@ -23,7 +23,7 @@ import { createLogger } from '../common/logger';
 import { monitoring } from '../subgraphs/monitoring';
 import { evaluate } from '../subgraphs/monitoring/alerting/evaluate';
 import type { AlertRule, AlertState } from '../subgraphs/monitoring/alerting/types';
-import { evaluateAlerts } from '../subgraphs/monitoring/alerts/alert-evaluation';
+import { EvaluationMemory, evaluateAlerts } from '../subgraphs/monitoring/alerts/alert-evaluation';
 import type { CreateAlertRuleInput } from '../subgraphs/monitoring/alerts/alert-rule.inputs';
 import { createAlertRule, storeBuiltInRules } from '../subgraphs/monitoring/alerts/alert-rule.service';
 import { reportSamples } from '../subgraphs/monitoring/metrics/ingestion';
@@ -714,6 +714,8 @@ async function measureEvaluation(options: Options): Promise<EvaluationFigures> {
       await storeSamples(db, signals, seriesIds, history, random);
       progress(`${kind}: ${WARM_UP_ROUNDS} + ${options.rounds} rounds of evaluateAlerts (each after storing the round's samples)`);
       const roundsMs: number[] = [];
+      // As the evaluation loop does: the samples and alerts read are kept from round to round.
+      const memory = new EvaluationMemory();
       let transitions = 0;
       let alertsHeld = 0;
       const finish = watchCpu(database ? [{ name: 'postgres backends', pids: await database.backendPids() }] : []);
@@ -723,7 +725,7 @@ async function measureEvaluation(options: Options): Promise<EvaluationFigures> {
         await storeSamples(db, signals, seriesIds, [now], random);
         collectGarbage();
         const began = performance.now();
-        const evaluation = await evaluateAlerts(db, NOTIFICATION_POLICY, now);
+        const evaluation = await evaluateAlerts(db, NOTIFICATION_POLICY, now, memory);
         const ms = performance.now() - began;
         if (round < WARM_UP_ROUNDS) continue;
         roundsMs.push(ms);

@@ -9,12 +9,13 @@ import type { Database } from '../../../common/db/database';
 import { Lease, LeasedLoop } from '../../../common/db/lease';
 import type { Logger } from '../../../common/logger';
 import { evaluate } from '../alerting/evaluate';
-import type { AlertState, EvaluationResult, Series } from '../alerting/types';
+import type { AlertState, EvaluationResult } from '../alerting/types';
 import { MetricsLease } from '../metrics/metric.entity';
-import { rawSeriesInWindow } from '../metrics/query';
+import { SampleWindows, type WindowNeed } from './sample-windows';
 import { StoredAlert, StoredAlertRule } from './alert.entity';
 import { storeBuiltInRules, toAlertRule } from './alert-rule.service';
-import { pruneAlertHistory, recordAlertEvents } from './alert-history';
+import { ALERT_STREAM, pruneAlertHistory, recordAlertEvents } from './alert-history';
+import { readHead } from '../../../common/events/stream';
 import { planNotifications, type NotificationPolicy } from '../notifications/notification-planner';
 import { pruneDeliveries } from '../notifications/notification-channel.service';
 import type { StoredAlertStatus } from './alert.types';
@@ -27,33 +28,52 @@ export interface RoundResult extends EvaluationResult {
 }
 
 /**
- * One round of evaluation as of `now` (epoch milliseconds), in one transaction: the alerts and their history are
- * stored, and the notifications they are due written for the sender.
+ * What the evaluating instance keeps from one round to the next: the samples of the rules' windows, and the alerts as
+ * the round stored them, valid while the alerts stream shows no change but the round's own (an acknowledgement, or
+ * another instance evaluating, makes the next round read them again).
  */
-export function evaluateAlerts(db: Database, policy: NotificationPolicy, now = Date.now()): Promise<RoundResult> {
-  return db.transaction(async (em) => {
+export class EvaluationMemory {
+  readonly windows = new SampleWindows();
+  alerts: { head: number; stored: Map<string, StoredAlert>; states: AlertState[] } | undefined;
+}
+
+/**
+ * One round of evaluation as of `now` (epoch milliseconds), in one transaction: the alerts and their history are
+ * stored, and the notifications they are due written for the sender. The evaluation loop passes the same `memory`
+ * each round; without it, every window and alert is read afresh.
+ */
+export async function evaluateAlerts(db: Database, policy: NotificationPolicy, now = Date.now(), memory = new EvaluationMemory()): Promise<RoundResult> {
+  const kept = memory.alerts;
+  memory.alerts = undefined;
+  const round = await db.transaction(async (em) => {
     const rules = (await em.find(StoredAlertRule, { where: { enabled: true } })).map(toAlertRule);
-    const series = await seriesForRules(em, rules, now);
-    const stored = new Map((await em.find(StoredAlert)).map((alert) => [alert.fingerprint, alert]));
-    const result = evaluate(rules, series, [...stored.values()].map(toAlertState), now);
+    const series = await memory.windows.read(em, windowNeeds(rules), now);
+    const head = await readHead(em, ALERT_STREAM.name);
+    const remembered = kept?.head === head ? kept : undefined;
+    const stored = remembered?.stored ?? new Map((await em.find(StoredAlert)).map((alert) => [alert.fingerprint, alert]));
+    const result = evaluate(rules, series, remembered?.states ?? [...stored.values()].map(toAlertState), now);
     const alerts = await storeResult(em, result, stored);
     const changed = new Set(result.transitions.map((transition) => transition.fingerprint));
-    const deliveries = await planNotifications(em, alerts, changed, new Date(now), policy);
-    return { ...result, deliveries };
+    const planned = await planNotifications(em, alerts, changed, new Date(now), policy);
+    return { result, alerts, head, appended: result.transitions.length + planned.historyEntries, deliveries: planned.deliveries };
   });
+  // Kept only if the stream moved by this round's own entries: nothing else changed the alerts meanwhile.
+  const headAfter = await readHead(db.manager, ALERT_STREAM.name);
+  if (headAfter === round.head + round.appended) {
+    memory.alerts = { head: headAfter, stored: new Map(round.alerts.map((alert) => [alert.fingerprint, alert])), states: round.result.alerts };
+  }
+  return { ...round.result, deliveries: round.deliveries };
 }
 
 /** Each metric the rules read, once, over the longest window a rule on it needs. */
-async function seriesForRules(em: EntityManager, rules: ReturnType<typeof toAlertRule>[], now: number): Promise<Series[]> {
-  const needs = new Map<string, { windowMs: number; includeSilent: boolean }>();
+function windowNeeds(rules: readonly ReturnType<typeof toAlertRule>[]): Map<string, WindowNeed> {
+  const needs = new Map<string, WindowNeed>();
   for (const rule of rules) {
     if (!Number.isFinite(rule.windowMs) || rule.windowMs <= 0) continue;
     const need = needs.get(rule.metric) ?? { windowMs: 0, includeSilent: false };
     needs.set(rule.metric, { windowMs: Math.max(need.windowMs, rule.windowMs), includeSilent: need.includeSilent || rule.absentFires === true });
   }
-  const series: Series[] = [];
-  for (const [metric, need] of needs) series.push(...(await rawSeriesInWindow(em, metric, now - need.windowMs, now, need.includeSilent)));
-  return series;
+  return needs;
 }
 
 /** The columns evaluation owns; acknowledgements and what receivers were told are written apart. */
@@ -73,18 +93,26 @@ async function storeResult(em: EntityManager, result: EvaluationResult, previous
   const gone = [...previous.keys()].filter((fingerprint) => !kept.has(fingerprint));
   for (let offset = 0; offset < gone.length; offset += 500) await em.delete(StoredAlert, { fingerprint: In(gone.slice(offset, offset + 500)) });
   const inserted: StoredAlert[] = [];
-  const updated: StoredAlert[] = [];
+  const restarted: StoredAlert[] = [];
+  // Kept alerts are updated in the columns that changed (most rounds: only the value), grouped by those columns.
+  const changedBy = new Map<string, { columns: (keyof StoredAlert & string)[]; alerts: StoredAlert[] }>();
   const alerts = result.alerts.map((state) => {
     const before = previous.get(state.fingerprint);
     const alert = toStoredAlert(state, before && !startedOver.has(state.fingerprint) ? before : undefined);
     if (!before) inserted.push(alert);
-    else if (startedOver.has(state.fingerprint)) updated.push(alert);
-    else if (EVALUATED.some((column) => !sameValue(alert[column], before[column]))) updated.push(alert);
+    else if (startedOver.has(state.fingerprint)) restarted.push(alert);
+    else {
+      const columns = CHANGEABLE.filter((column) => !sameValue(alert[column], before[column]));
+      if (columns.length === 0) return alert;
+      const key = columns.join();
+      const group = changedBy.get(key) ?? { columns, alerts: [] };
+      group.alerts.push(alert);
+      changedBy.set(key, group);
+    }
     return alert;
   });
   await insertRows(em, StoredAlert, inserted);
-  const restarted = updated.filter((alert) => startedOver.has(alert.fingerprint));
-  await updateRowsBy(em, StoredAlert, 'fingerprint', updated.filter((alert) => !startedOver.has(alert.fingerprint)), EVALUATED);
+  for (const { columns, alerts: changed } of changedBy.values()) await updateRowsBy(em, StoredAlert, 'fingerprint', changed, columns);
   await updateRowsBy(em, StoredAlert, 'fingerprint', restarted, [...EVALUATED, ...FOLLOW_UP]);
   const byFingerprint = new Map(alerts.map((alert) => [alert.fingerprint, alert]));
   recordAlertEvents(
@@ -98,12 +126,14 @@ async function storeResult(em: EntityManager, result: EvaluationResult, previous
   return alerts;
 }
 
+/** The evaluated columns that can change while an alert is kept (its rule and labels make its fingerprint). */
+const CHANGEABLE = EVALUATED.filter((column) => column !== 'ruleId' && column !== 'labels');
+
 /** The columns that follow up on an alert (who acknowledged it, what receivers were told), cleared when it starts over. */
 const FOLLOW_UP: (keyof StoredAlert & string)[] = ['acknowledgedAt', 'acknowledgedBy', 'acknowledgementComment', 'notifiedState', 'notifiedAt'];
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) return JSON.stringify(a) === JSON.stringify(b);
   return a === b;
 }
 
@@ -159,6 +189,7 @@ const PRUNE_INTERVAL_MS = 3_600_000;
 export class AlertEvaluation {
   private readonly loop: LeasedLoop;
   private readonly policy: NotificationPolicy;
+  private readonly memory = new EvaluationMemory();
   private lastPruned = 0;
 
   constructor(
@@ -186,7 +217,7 @@ export class AlertEvaluation {
   }
 
   private async round(): Promise<void> {
-    const result = await evaluateAlerts(this.db, this.policy);
+    const result = await evaluateAlerts(this.db, this.policy, Date.now(), this.memory);
     for (const { ruleId, problems } of result.invalidRules) this.logger.warn({ ruleId, problems }, 'alert rule not evaluated: it is not valid');
     for (const transition of result.transitions) {
       this.logger.info({ alert: transition.alert.ruleName, labels: transition.alert.labels, from: transition.from, to: transition.to }, 'alert changed state');

@@ -333,43 +333,50 @@ async function latestSamples(
   return rows.map((row) => ({ seriesId: String(row.series_id), at: Number(row.at), value: Number(row.value) }));
 }
 
-/** A series with its raw samples, as alert evaluation reads it. */
-export interface RawSeries {
-  name: string;
-  labels: Record<string, string>;
-  points: { at: number; value: number }[];
+/** The raw samples of every series of the metric `name` with `from` < at <= `to`, in time order, by series id. */
+export async function rawSamplesOfMetric(em: EntityManager, name: string, from: number, to: number): Promise<Map<string, { at: number; value: number }[]>> {
+  const { parameters, bind } = statement(em);
+  const rows: Record<string, string | number>[] = await em.query(
+    `SELECT s."series_id", s."at", s."value" FROM ${tableOf(em, MetricSample)} s JOIN ${tableOf(em, StoredSeries)} ser ON ser."id" = s."series_id"
+     WHERE ser."name" = ${bind(name)} AND s."at" > ${bind(from)} AND s."at" <= ${bind(to)} ORDER BY s."series_id", s."at"`,
+    parameters,
+  );
+  const points = new Map<string, { at: number; value: number }[]>();
+  for (const row of rows) {
+    const id = String(row.series_id);
+    let list = points.get(id);
+    if (!list) points.set(id, (list = []));
+    list.push({ at: Number(row.at), value: Number(row.value) });
+  }
+  return points;
 }
 
-/**
- * The raw samples of every series of `name` with `from` < at <= `to`, in time order. With `includeSilent`, series
- * with no sample in the window but one still among the raw samples come too, with no points: what an alert on a
- * metric's absence needs to see.
- */
-export async function rawSeriesInWindow(em: EntityManager, name: string, from: number, to: number, includeSilent: boolean): Promise<RawSeries[]> {
-  const series = await em.find(StoredSeries, { where: { name }, take: QUERY_LIMITS.candidates });
-  const result: RawSeries[] = [];
-  for (let offset = 0; offset < series.length; offset += CHUNK) {
-    const chunk = series.slice(offset, offset + CHUNK);
+/** The raw samples of each of `seriesIds` with `from` < at <= `to`, in time order, by series id (none: no entry). */
+export async function rawSamplesOf(em: EntityManager, seriesIds: readonly string[], from: number, to: number): Promise<Map<string, { at: number; value: number }[]>> {
+  const points = new Map<string, { at: number; value: number }[]>();
+  for (let offset = 0; offset < seriesIds.length; offset += CHUNK) {
     const { parameters, bind } = statement(em);
-    const ids = chunk.map((s) => bind(s.id)).join(', ');
+    const ids = seriesIds.slice(offset, offset + CHUNK).map(bind).join(', ');
     const rows: Record<string, string | number>[] = await em.query(
       `SELECT "series_id", "at", "value" FROM ${tableOf(em, MetricSample)}
        WHERE "series_id" IN (${ids}) AND "at" > ${bind(from)} AND "at" <= ${bind(to)} ORDER BY "series_id", "at"`,
       parameters,
     );
-    const points = new Map<string, { at: number; value: number }[]>();
     for (const row of rows) {
       const id = String(row.series_id);
       let list = points.get(id);
       if (!list) points.set(id, (list = []));
       list.push({ at: Number(row.at), value: Number(row.value) });
     }
-    const silent = includeSilent ? chunk.filter((s) => !points.has(s.id)).map((s) => s.id) : [];
-    const silentKept = new Set(silent.length > 0 ? (await latestSamples(em, MetricSample, silent)).map((row) => row.seriesId) : []);
-    for (const s of chunk) {
-      const found = points.get(s.id);
-      if (found || silentKept.has(s.id)) result.push({ name: s.name, labels: s.labels, points: found ?? [] });
-    }
   }
-  return result;
+  return points;
+}
+
+/** Which of `seriesIds` still have a raw sample (their samples are not all past the raw retention). */
+export async function seriesWithRawSamples(em: EntityManager, seriesIds: readonly string[]): Promise<Set<string>> {
+  const kept = new Set<string>();
+  for (let offset = 0; offset < seriesIds.length; offset += CHUNK) {
+    for (const row of await latestSamples(em, MetricSample, seriesIds.slice(offset, offset + CHUNK))) kept.add(row.seriesId);
+  }
+  return kept;
 }

@@ -22,7 +22,7 @@ export interface NotificationPolicy {
 /**
  * Writes the deliveries `alerts` (this round's, as stored) are due and marks them notified. `changed` holds the
  * fingerprints whose state changed this round: a notification held back by a silence is recorded in their history
- * then, not at every round it stays held back. Returns how many deliveries it wrote.
+ * then, not at every round it stays held back. Returns how many deliveries and history entries it wrote.
  */
 export async function planNotifications(
   em: EntityManager,
@@ -30,9 +30,9 @@ export async function planNotifications(
   changed: ReadonlySet<string>,
   now: Date,
   policy: NotificationPolicy,
-): Promise<number> {
+): Promise<{ deliveries: number; historyEntries: number }> {
   const due = alerts.filter((alert) => isDue(alert, now.getTime(), policy.repeatIntervalMs));
-  if (due.length === 0) return 0;
+  if (due.length === 0) return { deliveries: 0, historyEntries: 0 };
   const silences = await activeSilences(em, now);
   const channels = (await em.findBy(NotificationChannel, { enabled: true })).map(routeOf);
   const groups = new Map<string, { channel: NotificationChannel; status: 'firing' | 'resolved'; alerts: StoredAlert[] }>();
@@ -75,7 +75,7 @@ export async function planNotifications(
   );
   await insertRows(em, NotificationDelivery, deliveries);
   recordAlertEvents(em, history);
-  return deliveries.length;
+  return { deliveries: deliveries.length, historyEntries: history.length };
 }
 
 function isDue(alert: StoredAlert, now: number, repeatIntervalMs: number): boolean {
