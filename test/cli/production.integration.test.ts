@@ -90,7 +90,10 @@ describe('services in separate processes on PostgreSQL', () => {
       for (const row of rows) (bySchema[row.table_schema] ??= []).push(row.table_name);
       expect(bySchema).toEqual({
         gateway: ['api_key', 'audit_entry', 'migrations'],
-        monitoring: ['alert', 'alert_event', 'alert_rule', 'audit_entry', 'metric_rollup', 'metric_sample', 'metric_series', 'metrics_lease', 'migrations'],
+        monitoring: [
+          'alert', 'alert_event', 'alert_rule', 'audit_entry', 'metric_rollup', 'metric_sample', 'metric_series', 'metrics_lease', 'migrations',
+          'node_metrics_event', 'notification_attempt', 'notification_channel', 'notification_delivery', 'silence', 'stream_head',
+        ],
         registry: ['audit_entry', 'deployment_event', 'migrations', 'model', 'model_alias', 'model_event', 'model_tag', 'model_version', 'stream_head'],
         scheduler: ['audit_entry', 'job', 'job_attempt', 'job_event', 'job_log', 'join_token', 'migrations', 'node', 'node_event', 'scheduler_lease', 'stream_head'],
       });
