@@ -70,7 +70,7 @@ export function snapshotOf(alert: StoredAlert): AlertSnapshot {
   };
 }
 
-/** The alert as a history entry left it; an alert that went back to INACTIVE shows as RESOLVED-less PENDING→INACTIVE. */
+/** The alert as a history entry left it (INACTIVE for a pending alert that cleared), with the entry's number. */
 export function alertAsOf(event: AlertEvent): StoredAlert {
   const { alert } = event;
   const date = (value: string | null) => (value === null ? null : new Date(value));
