@@ -3,7 +3,6 @@
 //
 //   npx tsx bench/gateway.ts [--connections 20] [--duration 15] [--warmup 5] [--db sqlite|postgres] [--no-split] ...
 //   (run with --help for every flag)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -13,24 +12,28 @@ import { parseArgs } from 'node:util';
 import type { Identity } from '../common/auth/identity';
 import { signedHeaders } from '../common/auth/request-signature';
 import {
+  buildServices,
   cpuSecondsIfAlive,
   createDatabase,
   findRepoRoot,
-  freePorts,
+  graphqlUrl,
   isInterrupted,
+  loggedWarnings,
   machineTicks,
   makeDataDir,
-  onCleanup,
+  platformEnvironment,
   positiveNumber,
   progress,
   resetPeakRss,
   round1,
   round2,
   runBenchmark,
-  sleep,
+  spawnService,
   stopIfInterrupted,
   UsageError,
+  waitUntilReady,
   wholeNumber,
+  type Service,
 } from './support';
 
 const USAGE = `Usage: npx tsx bench/gateway.ts [flags]
@@ -66,14 +69,11 @@ const INTERNAL_SECRET = randomBytes(32).toString('hex');
 /** Who the direct requests claim to be: the subgraph trusts any identity the gateway's secret signs. */
 const BENCH_IDENTITY: Identity = { kind: 'apiKey', id: 'gateway-benchmark', name: 'gateway benchmark', role: 'viewer' };
 const REQUEST_TIMEOUT_MS = 30_000;
-const READY_TIMEOUT_MS = 90_000;
-const STOP_TIMEOUT_MS = 15_000;
 const POSTGRES_GROUP = 'postgres backends';
 /** CPU used by other processes (in % of one core) beyond which the summary warns that the figures are disturbed. */
 const OTHER_LOAD_WARNING_PERCENT = 15;
 
 const REPO_ROOT = findRepoRoot(__dirname);
-const CLI = path.join(REPO_ROOT, 'dist/cli/index.js');
 const RESULTS_FILE = path.join(REPO_ROOT, 'bench/results/gateway.json');
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -147,15 +147,6 @@ function parseFlags(argv: string[]) {
 // ---------------------------------------------------------------------------------------------------------------
 // Services: the compiled `touchline` command in child processes, on ports the OS chose.
 
-interface Service {
-  name: string;
-  pid: number;
-  /** Its stdout and stderr so far (the last 64 KiB). */
-  output(): string;
-  exited: Promise<number | null>;
-  hasExited(): boolean;
-}
-
 interface Platform {
   gatewayUrl: string;
   registryUrl: string;
@@ -166,125 +157,39 @@ interface Platform {
   all: Service[];
 }
 
-function buildServices(): void {
-  progress('building (npm run build)');
-  const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`npm run build failed (exit code ${result.status})`);
-}
-
-function spawnService(name: string, args: string[], env: Record<string, string>, wrap: { taskset?: string; nodeArgs?: string[] } = {}): Service {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const nodeCommand = [process.execPath, ...(wrap.nodeArgs ?? []), CLI, ...args];
-  // taskset execs node in place, so the PID we get is node's own.
-  const [command, ...commandArgs] = wrap.taskset ? ['taskset', '-c', wrap.taskset, ...nodeCommand] : nodeCommand;
-  let output = '';
-  const append = (chunk: Buffer | string) => {
-    output = (output + chunk.toString()).slice(-64 * 1024);
-  };
-  const child: ChildProcess = spawn(command!, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.on('error', (error) => append(`${error.message}\n`));
-  if (child.pid === undefined) throw new Error(`could not start ${name} (${command} not found?)`);
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  let exitedYet = false;
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      exitedYet = true;
-      resolve(code);
-    });
-  });
-  const service: Service = { name, pid: child.pid, output: () => output, exited, hasExited: () => exitedYet };
-  onCleanup(`stop ${name} (pid ${child.pid})`, () => stopService(service));
-  return service;
-}
-
-/** SIGTERM by PID, then SIGKILL if it has not exited in time. */
-async function stopService(service: Service): Promise<void> {
-  if (service.hasExited()) return;
-  try {
-    process.kill(service.pid, 'SIGTERM');
-  } catch {
-    return; // it exited meanwhile (Ctrl-C in a terminal reaches the children too)
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)));
-  const outcome = await Promise.race([service.exited, timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout' && !service.hasExited()) {
-    console.error(`  ${service.name} (pid ${service.pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`);
-    try {
-      process.kill(service.pid, 'SIGKILL');
-    } catch {
-      return;
-    }
-    await service.exited;
-  }
-}
-
-/** Polls a readiness URL until it answers 200; fails early, with the service's output, if the service exits. */
-async function waitUntilReady(service: Service, url: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (service.hasExited()) throw new Error(`${service.name} exited while starting:\n${service.output()}`);
-    stopIfInterrupted();
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`${service.name} was not ready at ${url} after ${READY_TIMEOUT_MS / 1000} s:\n${service.output()}`);
-}
-
 async function startPlatform(options: Options, dataDir: string, databaseUrl: string | undefined): Promise<Platform> {
-  const [gatewayPort, registryPort, schedulerPort, monitoringPort] = (await freePorts(4)) as [number, number, number, number];
-  const subgraphUrl = (port: number) => `http://127.0.0.1:${port}/graphql`;
+  const { ports, env: platformEnv } = await platformEnvironment({ dataDir, databaseUrl, internalSecret: INTERNAL_SECRET, adminKey: ADMIN_KEY });
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    LOG_LEVEL: 'warn',
-    TOUCHLINE_LOG_FORMAT: 'json',
-    TOUCHLINE_DATA_DIR: dataDir,
-    TOUCHLINE_INTERNAL_SECRET: INTERNAL_SECRET,
-    TOUCHLINE_ADMIN_KEY: ADMIN_KEY,
-    PORT: String(gatewayPort),
-    TOUCHLINE_REGISTRY_PORT: String(registryPort),
-    TOUCHLINE_SCHEDULER_PORT: String(schedulerPort),
-    TOUCHLINE_MONITORING_PORT: String(monitoringPort),
-    TOUCHLINE_REGISTRY_URL: subgraphUrl(registryPort),
-    TOUCHLINE_SCHEDULER_URL: subgraphUrl(schedulerPort),
-    TOUCHLINE_MONITORING_URL: subgraphUrl(monitoringPort),
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...platformEnv,
     ...(options.composePollSeconds === undefined ? {} : { TOUCHLINE_COMPOSE_POLL_SECONDS: String(options.composePollSeconds) }),
   };
   const gatewayWrap = {
     taskset: options.pinGateway ? '0' : undefined,
     nodeArgs: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
   };
-  const gatewayBase = `http://127.0.0.1:${gatewayPort}`;
-  const registryUrl = subgraphUrl(registryPort);
+  const gatewayBase = `http://127.0.0.1:${ports.gateway}`;
+  const registryUrl = graphqlUrl(ports.registry);
 
   if (!options.split) {
     progress('starting all services in one process (touchline up)');
-    const everything = spawnService('touchline up', ['up'], env, gatewayWrap);
+    const everything = spawnService(REPO_ROOT, 'touchline up', ['up'], env, gatewayWrap);
     await waitUntilReady(everything, `${gatewayBase}/readyz`);
     return { gatewayUrl: `${gatewayBase}/graphql`, registryUrl, gateway: everything, registry: everything, all: [everything] };
   }
 
   progress('starting the registry, scheduler and monitoring subgraphs (one process each)');
   const startSubgraph = async (name: string, port: number) => {
-    const service = spawnService(`${name} subgraph`, ['subgraph', name], env);
+    const service = spawnService(REPO_ROOT, `${name} subgraph`, ['subgraph', name], env);
     await waitUntilReady(service, `http://127.0.0.1:${port}/readyz`);
     return service;
   };
   const [registry, scheduler, monitoring] = await Promise.all([
-    startSubgraph('registry', registryPort),
-    startSubgraph('scheduler', schedulerPort),
-    startSubgraph('monitoring', monitoringPort),
+    startSubgraph('registry', ports.registry),
+    startSubgraph('scheduler', ports.scheduler),
+    startSubgraph('monitoring', ports.monitoring),
   ]);
   progress('starting the gateway (it composes the supergraph from the running subgraphs)');
-  const gateway = spawnService('gateway', ['gateway'], env, gatewayWrap);
+  const gateway = spawnService(REPO_ROOT, 'gateway', ['gateway'], env, gatewayWrap);
   await waitUntilReady(gateway, `${gatewayBase}/readyz`);
   return { gatewayUrl: `${gatewayBase}/graphql`, registryUrl, gateway, registry, all: [gateway, registry, scheduler, monitoring] };
 }
@@ -653,27 +558,12 @@ function buildReport(options: Options, platform: Platform, viaGateway: Measureme
     machineCpuPercent: { gatewayRun: viaGateway.machineCpuPercent, directRun: direct.machineCpuPercent },
     otherCpuPercent: { gatewayRun: viaGateway.otherCpuPercent, directRun: direct.otherCpuPercent },
     warmupErrors: { gatewayRun: viaGateway.warmupErrors, directRun: direct.warmupErrors },
-    serviceLogWarnings: countLoggedWarnings(platform.all),
+    /** Log lines at warn level or above, per service: a clean run has none. */
+    serviceLogWarnings: Object.fromEntries(platform.all.map((service) => [service.name, loggedWarnings(service)])),
   };
 }
 
 type Report = ReturnType<typeof buildReport>;
-
-/** Log lines at warn level or above, per service: a clean run has none. */
-function countLoggedWarnings(services: Service[]): Record<string, number> {
-  return Object.fromEntries(
-    services.map((service) => [
-      service.name,
-      service.output().split('\n').filter((line) => {
-        try {
-          return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 40;
-        } catch {
-          return false;
-        }
-      }).length,
-    ]),
-  );
-}
 
 function printSummary(report: Report): void {
   const p = report.parameters;
@@ -726,7 +616,7 @@ function writeResults(report: Report): void {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!options) return;
-  if (options.build) buildServices();
+  if (options.build) buildServices(REPO_ROOT);
   if (options.cpuProfileDir) fs.mkdirSync(options.cpuProfileDir, { recursive: true });
 
   const dataDir = makeDataDir();

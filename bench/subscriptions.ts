@@ -26,7 +26,6 @@
 // - What the subscribers watch (--watch): `model`, the changes spread evenly over --models models and each subscriber
 //   filtering on one of them, so each change reaches subscribers/models of them (one upstream group per model); or
 //   `all`, every subscriber every change (one group: the broadcast worst case, subscribers x rate messages a second).
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -45,10 +44,14 @@ import {
   type BenchDatabase,
   cpuSecondsIfAlive,
   createDatabase,
-  freePorts,
+  forkProcess,
+  type ForkedProcess,
+  graphqlUrl,
+  loggedWarnings,
   machineTicks,
   makeDataDir,
   onCleanup,
+  platformEnvironment,
   positiveNumber,
   progress,
   resetPeakRss,
@@ -57,6 +60,7 @@ import {
   runBenchmark,
   sleep,
   stopIfInterrupted,
+  stopService,
   UsageError,
   wholeNumber,
 } from './support';
@@ -108,7 +112,6 @@ const INTERNAL_SECRET = randomBytes(32).toString('hex');
 const SUBMITTER: Identity = { kind: 'apiKey', id: 'subscriptions-benchmark', name: 'subscriptions benchmark', role: 'operator' };
 const READY_TIMEOUT_MS = 120_000;
 const SUBSCRIBE_TIMEOUT_MS = 120_000;
-const STOP_TIMEOUT_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const PROGRESS_EVERY_MS = 2_000;
 const OTHER_LOAD_WARNING_PERCENT = 15;
@@ -200,104 +203,17 @@ function parseOptions(argv: string[]): Options | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes: forked from this file's folder (so they run under tsx too), spoken to over IPC.
 
-interface Child<TMessage> {
-  name: string;
-  pid: number;
-  process: ChildProcess;
-  /** Its stdout and stderr so far (the last 64 KiB). */
-  output(): string;
-  hasExited(): boolean;
-  exited: Promise<void>;
-  /** The next message that `accept` takes (failing if the process exits first or `timeoutMs` passes). */
-  next<T extends TMessage>(accept: (message: TMessage) => message is T, timeoutMs: number): Promise<T>;
-}
-
-function forkChild<TMessage>(name: string, script: string, args: string[], env: Record<string, string>): Child<TMessage> {
-  let output = '';
-  const append = (chunk: Buffer | string) => {
-    output = (output + chunk.toString()).slice(-64 * 1024);
-  };
-  const child = fork(path.join(__dirname, script), args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  if (child.pid === undefined) throw new Error(`could not start ${name}`);
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  let exitedYet = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    exitedYet = true;
-    resolve();
-  }));
-  const handle: Child<TMessage> = {
-    name,
-    pid: child.pid,
-    process: child,
-    output: () => output,
-    hasExited: () => exitedYet,
-    exited,
-    next: (accept, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const onMessage = (message: TMessage) => {
-          if (!accept(message)) return;
-          done();
-          resolve(message);
-        };
-        const onExit = () => {
-          done();
-          reject(new Error(`${name} exited:\n${output}`));
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`${name} did not answer within ${timeoutMs / 1000} s:\n${output.slice(-4000)}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          child.off('exit', onExit);
-        };
-        child.on('message', onMessage);
-        child.once('exit', onExit);
-        if (exitedYet) onExit();
-      }),
-  };
-  onCleanup(`stop ${name} (pid ${child.pid})`, () => stopChild(handle));
-  return handle;
-}
-
-/** Asks over IPC, then SIGTERM by PID, then SIGKILL if it has not exited in time. */
-async function stopChild<T>(child: Child<T>, request?: object): Promise<void> {
-  if (child.hasExited()) return;
-  if (request && child.process.connected) child.process.send(request);
-  else {
-    try {
-      process.kill(child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([child.exited.then(() => 'exited' as const), new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)))]);
-  clearTimeout(timer);
-  if (outcome === 'timeout' && !child.hasExited()) {
-    console.error(`  ${child.name} (pid ${child.pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`);
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      return;
-    }
-    await child.exited;
-  }
-}
-
 let requestIds = 0;
 
 /** A service's figures; it answers from its event loop, so a saturated service answers late. */
-async function askService(service: Child<ServiceMessage>, timeoutMs = 120_000): Promise<ServiceReport> {
+async function askService(service: ForkedProcess<ServiceMessage>, timeoutMs = 120_000): Promise<ServiceReport> {
   const id = ++requestIds;
   service.process.send({ type: 'report', id } satisfies ServiceRequest);
   const answer = await service.next((m): m is Extract<ServiceMessage, { type: 'report' }> => m.type === 'report' && m.id === id, timeoutMs);
   return answer.report;
 }
 
-async function askClients<K extends 'snapshot' | 'report'>(clients: Child<ClientsMessage>, type: K, timeoutMs = 30_000) {
+async function askClients<K extends 'snapshot' | 'report'>(clients: ForkedProcess<ClientsMessage>, type: K, timeoutMs = 30_000) {
   const id = ++requestIds;
   clients.process.send({ type, id } satisfies ClientsRequest);
   const answer = await clients.next((m): m is Extract<ClientsMessage, { type: K }> => m.type === type && 'id' in m && m.id === id, timeoutMs);
@@ -310,46 +226,32 @@ async function askClients<K extends 'snapshot' | 'report'>(clients: Child<Client
 interface Platform {
   gatewayUrl: string;
   schedulerUrl: string;
-  gateway: Child<ServiceMessage>;
-  all: Child<ServiceMessage>[];
+  gateway: ForkedProcess<ServiceMessage>;
+  all: ForkedProcess<ServiceMessage>[];
 }
 
-async function startService(name: string, env: Record<string, string>): Promise<Child<ServiceMessage>> {
-  const service = forkChild<ServiceMessage>(name, 'subscriptions-service.ts', [name], env);
+async function startService(name: string, env: Record<string, string>): Promise<ForkedProcess<ServiceMessage>> {
+  const service = forkProcess<ServiceMessage>(name, path.join(__dirname, 'subscriptions-service.ts'), [name], env);
   const answer = await service.next((m): m is Exclude<ServiceMessage, { type: 'report' }> => m.type === 'ready' || m.type === 'failed', READY_TIMEOUT_MS);
   if (answer.type === 'failed') throw new Error(`${name} could not start: ${answer.error}\n${service.output()}`);
   return service;
 }
 
 async function startPlatform(options: Options, dataDir: string, databaseUrl: string | undefined): Promise<Platform> {
-  const [gatewayPort, registryPort, schedulerPort, monitoringPort] = (await freePorts(4)) as [number, number, number, number];
-  const subgraphUrl = (port: number) => `http://127.0.0.1:${port}/graphql`;
+  const { ports, env: platformEnv } = await platformEnvironment({ dataDir, databaseUrl, internalSecret: INTERNAL_SECRET, adminKey: ADMIN_KEY });
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    LOG_LEVEL: 'warn',
-    TOUCHLINE_LOG_FORMAT: 'json',
-    TOUCHLINE_DATA_DIR: dataDir,
-    TOUCHLINE_INTERNAL_SECRET: INTERNAL_SECRET,
-    TOUCHLINE_ADMIN_KEY: ADMIN_KEY,
-    PORT: String(gatewayPort),
-    TOUCHLINE_REGISTRY_PORT: String(registryPort),
-    TOUCHLINE_SCHEDULER_PORT: String(schedulerPort),
-    TOUCHLINE_MONITORING_PORT: String(monitoringPort),
-    TOUCHLINE_REGISTRY_URL: subgraphUrl(registryPort),
-    TOUCHLINE_SCHEDULER_URL: subgraphUrl(schedulerPort),
-    TOUCHLINE_MONITORING_URL: subgraphUrl(monitoringPort),
+    ...platformEnv,
     // One key holds every subscriber; the default cap (1,000 per key) would refuse the last of a larger run.
     TOUCHLINE_MAX_SUBSCRIPTIONS_PER_KEY: String(options.subscribers + 100),
     // The supergraph does not change during the run: no composition polling in the measurement.
     TOUCHLINE_COMPOSE_POLL_SECONDS: '0',
     ...(options.subscriberBuffer === undefined ? {} : { TOUCHLINE_SUBSCRIBER_BUFFER: String(options.subscriberBuffer) }),
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   };
   progress('starting the registry, scheduler and monitoring subgraphs (one process each)');
   const subgraphs = await Promise.all(['registry', 'scheduler', 'monitoring'].map((name) => startService(name, env)));
   progress('starting the gateway (it composes the supergraph from the running subgraphs)');
   const gateway = await startService('gateway', env);
-  return { gatewayUrl: subgraphUrl(gatewayPort), schedulerUrl: subgraphUrl(schedulerPort), gateway, all: [gateway, ...subgraphs] };
+  return { gatewayUrl: graphqlUrl(ports.gateway), schedulerUrl: graphqlUrl(ports.scheduler), gateway, all: [gateway, ...subgraphs] };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -638,14 +540,14 @@ function watchersOf(options: Options, model: string): number {
   return watchers;
 }
 
-async function startSubscribers(options: Options, platform: Platform): Promise<Child<ClientsMessage>[]> {
+async function startSubscribers(options: Options, platform: Platform): Promise<ForkedProcess<ClientsMessage>[]> {
   const shares = Array.from({ length: options.clientProcesses }, (_, index) =>
     Math.floor(options.subscribers / options.clientProcesses) + (index < options.subscribers % options.clientProcesses ? 1 : 0));
   const firstOf = shares.map((_, index) => shares.slice(0, index).reduce((sum, share) => sum + share, 0));
   progress(`opening ${options.subscribers} subscriptions (one WebSocket each) from ${shares.length} client process${shares.length > 1 ? 'es' : ''}`);
   const started = performance.now();
   const env = { PATH: process.env.PATH ?? '' };
-  const clients = shares.map((_, index) => forkChild<ClientsMessage>(`subscribers ${index + 1}`, 'subscriptions-clients.ts', [], env));
+  const clients = shares.map((_, index) => forkProcess<ClientsMessage>(`subscribers ${index + 1}`, path.join(__dirname, 'subscriptions-clients.ts'), [], env));
   const opened = await Promise.all(
     clients.map(async (child, index) => {
       child.process.send({
@@ -678,7 +580,7 @@ async function startSubscribers(options: Options, platform: Platform): Promise<C
   }
 }
 
-async function snapshotSubscribers(clients: Child<ClientsMessage>[]): Promise<ClientsSnapshot> {
+async function snapshotSubscribers(clients: ForkedProcess<ClientsMessage>[]): Promise<ClientsSnapshot> {
   const snapshots = await Promise.all(clients.map(async (child) => (await askClients(child, 'snapshot')).snapshot));
   return snapshots.reduce((sum, s) => ({
     received: sum.received + s.received,
@@ -756,7 +658,7 @@ interface Window {
   statsAtEnd: SubscriptionStats;
 }
 
-async function runLoad(options: Options, platform: Platform, clients: Child<ClientsMessage>[], probe: Probe, database: BenchDatabase | undefined): Promise<Window> {
+async function runLoad(options: Options, platform: Platform, clients: ForkedProcess<ClientsMessage>[], probe: Probe, database: BenchDatabase | undefined): Promise<Window> {
   const target = options.submitVia === 'gateway' ? gatewayTarget(platform.gatewayUrl) : schedulerTarget(platform.schedulerUrl);
   const poolSize = Math.ceil((options.maxInFlight + 50) / options.models) * options.models;
   const pool = options.changes === 'cancel-retry' ? await submitPool(target, poolSize, options.models) : undefined;
@@ -1011,26 +913,11 @@ function buildReport(options: Options, platform: Platform, window: Window) {
     submitterCpuPercent: window.machine.submitterCpuPercent,
     machineCpuPercent: window.machine.machineCpuPercent,
     otherCpuPercent: window.machine.otherCpuPercent,
-    serviceLogWarnings: countLoggedWarnings(platform.all),
+    serviceLogWarnings: Object.fromEntries(platform.all.map((service) => [service.name, loggedWarnings(service)])),
   };
 }
 
 type Report = ReturnType<typeof buildReport>;
-
-function countLoggedWarnings(services: Child<ServiceMessage>[]): Record<string, number> {
-  return Object.fromEntries(
-    services.map((service) => [
-      service.name,
-      service.output().split('\n').filter((line) => {
-        try {
-          return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 40;
-        } catch {
-          return false;
-        }
-      }).length,
-    ]),
-  );
-}
 
 function printSummary(report: Report): void {
   const p = report.parameters;
@@ -1107,7 +994,7 @@ async function main(): Promise<void> {
   stopIfInterrupted();
   const clients = await startSubscribers(options, platform);
   onCleanup('close the subscribers', async () => {
-    await Promise.all(clients.map((child) => stopChild(child, { type: 'close' } satisfies ClientsRequest)));
+    await Promise.all(clients.map((child) => stopService(child, { type: 'close' } satisfies ClientsRequest)));
   });
   const probe = startProbe(platform.schedulerUrl, subscriberVariables(options, 0));
   const window = await runLoad(options, platform, clients, probe, database);

@@ -1,7 +1,8 @@
 // What the benchmarks that run Touchline's services as processes share: flag readers, a clean-up list run once on
-// success, failure or Ctrl-C, temporary folders and PostgreSQL databases, free ports, service processes, and readings
-// of /proc.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// success, failure or Ctrl-C, temporary folders and PostgreSQL databases, free ports and the services' environment,
+// service processes (the compiled command, or a script of the benchmark's forked and spoken to over IPC), and
+// readings of /proc.
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -102,6 +103,49 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** Where the gateway and the three subgraphs listen: ports the OS chose. */
+export interface PlatformPorts {
+  gateway: number;
+  registry: number;
+  scheduler: number;
+  monitoring: number;
+}
+
+export function graphqlUrl(port: number): string {
+  return `http://127.0.0.1:${port}/graphql`;
+}
+
+/**
+ * Free ports for the gateway and the three subgraphs, and the environment that runs each as a process of its own on
+ * them: JSON logs at warn level, data in `dataDir` (or the database at `databaseUrl`), the run's secrets. Callers add
+ * their own settings.
+ */
+export async function platformEnvironment(setup: {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  internalSecret: string;
+  adminKey: string;
+}): Promise<{ ports: PlatformPorts; env: Record<string, string> }> {
+  const [gateway, registry, scheduler, monitoring] = (await freePorts(4)) as [number, number, number, number];
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    LOG_LEVEL: 'warn',
+    TOUCHLINE_LOG_FORMAT: 'json',
+    TOUCHLINE_DATA_DIR: setup.dataDir,
+    TOUCHLINE_INTERNAL_SECRET: setup.internalSecret,
+    TOUCHLINE_ADMIN_KEY: setup.adminKey,
+    PORT: String(gateway),
+    TOUCHLINE_REGISTRY_PORT: String(registry),
+    TOUCHLINE_SCHEDULER_PORT: String(scheduler),
+    TOUCHLINE_MONITORING_PORT: String(monitoring),
+    TOUCHLINE_REGISTRY_URL: graphqlUrl(registry),
+    TOUCHLINE_SCHEDULER_URL: graphqlUrl(scheduler),
+    TOUCHLINE_MONITORING_URL: graphqlUrl(monitoring),
+    ...(setup.databaseUrl ? { DATABASE_URL: setup.databaseUrl } : {}),
+  };
+  return { ports: { gateway, registry, scheduler, monitoring }, env };
+}
+
 export interface BenchDatabase {
   url: string;
   /** The PIDs of the database's PostgreSQL backends that this machine can see. */
@@ -138,7 +182,7 @@ export async function withClient<T>(url: string, work: (client: pg.Client) => Pr
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Services: the compiled `touchline` command in child processes, stopped at clean-up.
+// Services: the compiled `touchline` command, or a script of the benchmark's, in child processes stopped at clean-up.
 
 const SERVICE_READY_TIMEOUT_MS = 90_000;
 const SERVICE_STOP_TIMEOUT_MS = 15_000;
@@ -146,10 +190,17 @@ const SERVICE_STOP_TIMEOUT_MS = 15_000;
 export interface Service {
   name: string;
   pid: number;
+  process: ChildProcess;
   /** Its stdout and stderr so far (the last 64 KiB). */
   output(): string;
   exited: Promise<number | null>;
   hasExited(): boolean;
+}
+
+/** A forked script of the benchmark's, which it speaks to over IPC. */
+export interface ForkedProcess<TMessage> extends Service {
+  /** The next message that `accept` takes (failing if the process exits first or `timeoutMs` passes). */
+  next<T extends TMessage>(accept: (message: TMessage) => message is T, timeoutMs: number): Promise<T>;
 }
 
 /** `npm run build`: the services run from dist/. */
@@ -175,13 +226,51 @@ export function spawnService(
   const nodeCommand = [process.execPath, ...(wrap.nodeArgs ?? []), cli, ...args];
   // taskset execs node in place, so the PID we get is node's own.
   const [command, ...commandArgs] = wrap.taskset ? ['taskset', '-c', wrap.taskset, ...nodeCommand] : nodeCommand;
+  const child = spawn(command!, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return trackService(name, child, ` (${command} not found?)`);
+}
+
+/** Forks `script` (under tsx, a TypeScript file runs as it is) with an IPC channel; stopped at clean-up. */
+export function forkProcess<TMessage>(name: string, script: string, args: string[], env: Record<string, string>): ForkedProcess<TMessage> {
+  const child = fork(script, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const service = trackService(name, child, '');
+  return {
+    ...service,
+    next: (accept, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const onMessage = (message: TMessage) => {
+          if (!accept(message)) return;
+          done();
+          resolve(message);
+        };
+        const onExit = () => {
+          done();
+          reject(new Error(`${name} exited:\n${service.output()}`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${name} did not answer within ${timeoutMs / 1000} s:\n${service.output().slice(-4000)}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        if (service.hasExited()) onExit();
+      }),
+  };
+}
+
+/** Keeps a child's output and exit, and puts its stopping on the clean-up list. */
+function trackService(name: string, child: ChildProcess, notStartedHint: string): Service {
   let output = '';
   const append = (chunk: Buffer | string) => {
     output = (output + chunk.toString()).slice(-64 * 1024);
   };
-  const child: ChildProcess = spawn(command!, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.on('error', (error) => append(`${error.message}\n`));
-  if (child.pid === undefined) throw new Error(`could not start ${name} (${command} not found?)`);
+  if (child.pid === undefined) throw new Error(`could not start ${name}${notStartedHint}`);
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
   let exitedYet = false;
@@ -191,18 +280,24 @@ export function spawnService(
       resolve(code);
     });
   });
-  const service: Service = { name, pid: child.pid, output: () => output, exited, hasExited: () => exitedYet };
+  const service: Service = { name, pid: child.pid, process: child, output: () => output, exited, hasExited: () => exitedYet };
   onCleanup(`stop ${name} (pid ${child.pid})`, () => stopService(service));
   return service;
 }
 
-/** SIGTERM by PID, then SIGKILL if it has not exited in time. */
-export async function stopService(service: Service): Promise<void> {
+/**
+ * Asks the service to stop: with `request`, over IPC while its channel is open, else by SIGTERM to its PID; then
+ * SIGKILL if it has not exited in time.
+ */
+export async function stopService(service: Service, request?: object): Promise<void> {
   if (service.hasExited()) return;
-  try {
-    process.kill(service.pid, 'SIGTERM');
-  } catch {
-    return; // it exited meanwhile (Ctrl-C in a terminal reaches the children too)
+  if (request && service.process.connected) service.process.send(request);
+  else {
+    try {
+      process.kill(service.pid, 'SIGTERM');
+    } catch {
+      return; // it exited meanwhile (Ctrl-C in a terminal reaches the children too)
+    }
   }
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SERVICE_STOP_TIMEOUT_MS)));
