@@ -37,11 +37,12 @@ import {
   cpuSecondsIfAlive,
   createDatabase,
   findRepoRoot,
-  freePorts,
+  graphqlUrl,
   isInterrupted,
   loggedWarnings,
   machineTicks,
   makeDataDir,
+  platformEnvironment,
   positiveNumber,
   progress,
   round1,
@@ -311,23 +312,9 @@ interface Platform {
 }
 
 async function startPlatform(options: Options, kind: DatabaseKind, dataDir: string, database: BenchDatabase | undefined): Promise<Platform> {
-  const [gatewayPort, registryPort, schedulerPort, monitoringPort] = (await freePorts(4)) as [number, number, number, number];
-  const subgraphUrl = (port: number) => `http://127.0.0.1:${port}/graphql`;
+  const { ports, env: platformEnv } = await platformEnvironment({ dataDir, databaseUrl: database?.url, internalSecret: INTERNAL_SECRET, adminKey: ADMIN_KEY });
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    LOG_LEVEL: 'warn',
-    TOUCHLINE_LOG_FORMAT: 'json',
-    TOUCHLINE_DATA_DIR: dataDir,
-    TOUCHLINE_INTERNAL_SECRET: INTERNAL_SECRET,
-    TOUCHLINE_ADMIN_KEY: ADMIN_KEY,
-    PORT: String(gatewayPort),
-    TOUCHLINE_REGISTRY_PORT: String(registryPort),
-    TOUCHLINE_SCHEDULER_PORT: String(schedulerPort),
-    TOUCHLINE_MONITORING_PORT: String(monitoringPort),
-    TOUCHLINE_REGISTRY_URL: subgraphUrl(registryPort),
-    TOUCHLINE_SCHEDULER_URL: subgraphUrl(schedulerPort),
-    TOUCHLINE_MONITORING_URL: subgraphUrl(monitoringPort),
-    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...platformEnv,
     ...(options.maxBodyBytes === undefined ? {} : { TOUCHLINE_MAX_BODY_BYTES: String(options.maxBodyBytes) }),
   };
   const profile = (name: string) =>
@@ -339,14 +326,14 @@ async function startPlatform(options: Options, kind: DatabaseKind, dataDir: stri
     return service;
   };
   const [registry, scheduler, monitoringService] = await Promise.all([
-    start('registry', registryPort),
-    start('scheduler', schedulerPort),
-    start('monitoring', monitoringPort),
+    start('registry', ports.registry),
+    start('scheduler', ports.scheduler),
+    start('monitoring', ports.monitoring),
   ]);
   progress('starting the gateway');
   const gateway = spawnService(REPO_ROOT, 'gateway', ['gateway'], env, profile('gateway'));
-  await waitUntilReady(gateway, `http://127.0.0.1:${gatewayPort}/readyz`);
-  return { gatewayUrl: subgraphUrl(gatewayPort), gateway, monitoring: monitoringService, all: [gateway, registry, scheduler, monitoringService] };
+  await waitUntilReady(gateway, `http://127.0.0.1:${ports.gateway}/readyz`);
+  return { gatewayUrl: graphqlUrl(ports.gateway), gateway, monitoring: monitoringService, all: [gateway, registry, scheduler, monitoringService] };
 }
 
 async function createOperatorKey(gatewayUrl: string): Promise<string> {
