@@ -229,6 +229,105 @@ describe('identity, matchers and grouping', () => {
   });
 });
 
+describe('rules sharing work within a round', () => {
+  // A round computes a metric's windows, selections, groupings and summaries once for all the rules asking; each rule
+  // must still see its own.
+  const fleet = (now: number) => [
+    series('gpu_temperature_celsius', { node: 'n1', gpu: '0', zone: 'eu' }, [95, 95, 95, 95, 95, 95, 70], now),
+    series('gpu_temperature_celsius', { node: 'n1', gpu: '1', zone: 'eu' }, [60, 60, 60, 60, 60, 60, 80], now),
+    series('gpu_temperature_celsius', { node: 'n2', gpu: '0', zone: 'us' }, [50, 50, 50, 50, 50, 50, 99], now),
+    series('gpu_temperature_celsius', { node: 'n3', gpu: '0' }, [88, 88, 88, 88, 88, 88, 88], now),
+  ];
+
+  it('gives rules on the same series their own window, aggregation, grouping and threshold', () => {
+    const rules = [
+      rule({ id: 'last', aggregation: 'LAST', comparison: 'GTE', threshold: 0 }),
+      rule({ id: 'avg-20s', aggregation: 'AVG', windowMs: 20 * SECOND, comparison: 'GTE', threshold: 0 }),
+      rule({ id: 'avg-1m', aggregation: 'AVG', windowMs: MINUTE, comparison: 'GTE', threshold: 0 }),
+      rule({ id: 'max-by-node', aggregation: 'MAX', by: ['node'], comparison: 'GTE', threshold: 0 }),
+      rule({ id: 'avg-by-node', aggregation: 'AVG', by: ['node'], comparison: 'GTE', threshold: 0 }),
+      rule({ id: 'avg-by-node-gpu', aggregation: 'AVG', by: ['node', 'gpu'], comparison: 'GTE', threshold: 0 }),
+      rule({ id: 'hot-by-node', aggregation: 'MAX', by: ['node'], comparison: 'GT', threshold: 90 }),
+      rule({ id: 'eu-by-zone', aggregation: 'LAST', by: ['zone'], matchers: [{ label: 'zone', op: '=', value: 'eu' }], comparison: 'GTE', threshold: 0 }),
+    ];
+    const result = evaluate(rules, fleet(T0), [], T0);
+    const of = (ruleId: string) => result.alerts.filter((alert) => alert.ruleId === ruleId).map((alert) => [alert.labels, alert.lastValue]);
+    const series4 = (values: number[]) => values.map((value, i) => [fleet(T0)[i]!.labels, value]);
+
+    expect(of('last')).toEqual(series4([70, 80, 99, 88]));
+    // Samples are 10 s apart and a window leaves out the one at its start: 20 s hold the last 2, a minute the last 6.
+    expect(of('avg-20s')).toEqual(series4([82.5, 70, 74.5, 88]));
+    expect(of('avg-1m')).toEqual(series4([(95 * 5 + 70) / 6, (60 * 5 + 80) / 6, (50 * 5 + 99) / 6, 88]));
+    expect(of('max-by-node')).toEqual([
+      [{ node: 'n1' }, 95],
+      [{ node: 'n2' }, 99],
+      [{ node: 'n3' }, 88],
+    ]);
+    expect(of('avg-by-node')).toEqual([
+      [{ node: 'n1' }, ((95 * 5 + 70) / 6 + (60 * 5 + 80) / 6) / 2],
+      [{ node: 'n2' }, (50 * 5 + 99) / 6],
+      [{ node: 'n3' }, 88],
+    ]);
+    expect(of('avg-by-node-gpu').map(([labels]) => labels)).toEqual([
+      { node: 'n1', gpu: '0' },
+      { node: 'n1', gpu: '1' },
+      { node: 'n2', gpu: '0' },
+      { node: 'n3', gpu: '0' },
+    ]);
+    expect(of('hot-by-node')).toEqual([
+      [{ node: 'n1' }, 95],
+      [{ node: 'n2' }, 99],
+    ]);
+    expect(of('eu-by-zone')).toEqual([[{ zone: 'eu' }, 150]]);
+    for (const alert of result.alerts) expect(alert.fingerprint).toBe(alertFingerprint(alert.ruleId, alert.labels));
+  });
+
+  it('fills each rule\'s own threshold into a summary template other rules share, and an edited summary at once', () => {
+    const summary = '{{ $labels.node }}: {{ $value }} over {{ $threshold }}';
+    const rules = [rule({ id: 'warm', threshold: 80, summary }), rule({ id: 'hot', threshold: 90.125, summary })];
+    const first = evaluate(rules, [gpu('n1', '0', 95.5, T0)], [], T0);
+    expect(first.alerts.map((alert) => alert.summary)).toEqual(['n1: 95.5 over 80', 'n1: 95.5 over 90.13']);
+
+    const edited = [rule({ id: 'warm', threshold: 80, summary: 'still {{ $value }}' }), rules[1]!];
+    const second = evaluate(edited, [gpu('n1', '0', 96, T0 + 30 * SECOND)], first.alerts, T0 + 30 * SECOND);
+    expect(second.alerts.map((alert) => alert.summary)).toEqual(['still 96', 'n1: 96 over 90.13']);
+  });
+
+  it('writes values in summaries as whole numbers, two decimals, or three significant digits', () => {
+    const summaryOf = (value: number) =>
+      evaluate([rule({ summary: '{{ $value }}', comparison: 'NE', threshold: 12345 })], [gpu('n1', '0', value, T0)], [], T0).alerts[0]!.summary;
+    expect([90, -3, 87.456, 1.2, 100.05, 3.1, -2.5, 1.999, 0.012345, -0.5, 123456789.128].map(summaryOf)).toEqual([
+      '90',
+      '-3',
+      '87.46',
+      '1.2',
+      '100.05',
+      '3.1',
+      '-2.5',
+      '2',
+      '0.0123',
+      '-0.5',
+      '123456789.13',
+    ]);
+  });
+
+  it('selects by regex on each value of a label once, a missing label reading as empty, and by several matchers', () => {
+    const all = fleet(T0);
+    const nodes = (matchers: AlertRule['matchers'], by?: string[]) =>
+      evaluate([rule({ matchers, by, comparison: 'GTE', threshold: 0 })], all, [], T0).alerts.map((alert) => alert.labels.node ?? alert.labels.zone);
+    expect(nodes([{ label: 'zone', op: '=~', value: '' }])).toEqual(['n3']);
+    expect(nodes([{ label: 'zone', op: '!~', value: 'e.' }])).toEqual(['n2', 'n3']);
+    expect(nodes([{ label: 'node', op: '=', value: 'n1' }, { label: 'gpu', op: '!=', value: '0' }])).toEqual(['n1']);
+    expect(nodes([{ label: 'node', op: '=~', value: 'n[12]' }], ['zone'])).toEqual(['eu', 'us']);
+    // A group without the `by` label has none: n3's series make a group of their own with no labels.
+    expect(evaluate([rule({ by: ['zone'], comparison: 'GTE', threshold: 0 })], all, [], T0).alerts.map((alert) => alert.labels)).toEqual([
+      { zone: 'eu' },
+      { zone: 'us' },
+      {},
+    ]);
+  });
+});
+
 describe('built-in rules', () => {
   const builtIn = (id: string) => BUILT_IN_RULES.find((r) => r.id === id)!;
 

@@ -24,21 +24,28 @@ export function compileMatchers(matchers: readonly LabelMatcher[]): LabelsPredic
   };
 }
 
-function compileMatcher({ label, op, value }: LabelMatcher): LabelsPredicate {
+/** The matcher as a predicate on its label's value, the empty string standing for a missing label. */
+export function compileValueMatcher({ op, value }: LabelMatcher): (labelValue: string) => boolean {
   switch (op) {
     case '=':
-      return (labels) => (labels[label] ?? '') === value;
+      return (labelValue) => labelValue === value;
     case '!=':
-      return (labels) => (labels[label] ?? '') !== value;
+      return (labelValue) => labelValue !== value;
     case '=~': {
       const regex = anchored(value);
-      return (labels) => regex.test(labels[label] ?? '');
+      return (labelValue) => regex.test(labelValue);
     }
     case '!~': {
       const regex = anchored(value);
-      return (labels) => !regex.test(labels[label] ?? '');
+      return (labelValue) => !regex.test(labelValue);
     }
   }
+}
+
+function compileMatcher(matcher: LabelMatcher): LabelsPredicate {
+  const test = compileValueMatcher(matcher);
+  const { label } = matcher;
+  return (labels) => test(labels[label] ?? '');
 }
 
 function anchored(pattern: string): RegExp {
