@@ -351,27 +351,6 @@ export async function rawSamplesOfMetric(em: EntityManager, name: string, from: 
   return points;
 }
 
-/** The raw samples of each of `seriesIds` with `from` < at <= `to`, in time order, by series id (none: no entry). */
-export async function rawSamplesOf(em: EntityManager, seriesIds: readonly string[], from: number, to: number): Promise<Map<string, { at: number; value: number }[]>> {
-  const points = new Map<string, { at: number; value: number }[]>();
-  for (let offset = 0; offset < seriesIds.length; offset += CHUNK) {
-    const { parameters, bind } = statement(em);
-    const ids = seriesIds.slice(offset, offset + CHUNK).map(bind).join(', ');
-    const rows: Record<string, string | number>[] = await em.query(
-      `SELECT "series_id", "at", "value" FROM ${tableOf(em, MetricSample)}
-       WHERE "series_id" IN (${ids}) AND "at" > ${bind(from)} AND "at" <= ${bind(to)} ORDER BY "series_id", "at"`,
-      parameters,
-    );
-    for (const row of rows) {
-      const id = String(row.series_id);
-      let list = points.get(id);
-      if (!list) points.set(id, (list = []));
-      list.push({ at: Number(row.at), value: Number(row.value) });
-    }
-  }
-  return points;
-}
-
 /** Which of `seriesIds` still have a raw sample (their samples are not all past the raw retention). */
 export async function seriesWithRawSamples(em: EntityManager, seriesIds: readonly string[]): Promise<Set<string>> {
   const kept = new Set<string>();
