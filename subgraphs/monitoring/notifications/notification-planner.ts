@@ -45,9 +45,10 @@ export async function planNotifications(
       continue;
     }
     const status = alert.state === 'RESOLVED' ? 'resolved' : 'firing';
-    const told = channels.filter((route) => route.takes(alert)).map((route) => route.channel);
+    const told = channels
+      .filter((route) => route.takes(alert) && (status === 'firing' || route.channel.sendResolved))
+      .map((route) => route.channel);
     for (const channel of told) {
-      if (status === 'resolved' && !channel.sendResolved) continue;
       const key = `${channel.id}\n${alert.ruleId}\n${status}`;
       let group = groups.get(key);
       if (!group) groups.set(key, (group = { channel, status, alerts: [] }));
