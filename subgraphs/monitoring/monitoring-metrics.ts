@@ -4,7 +4,7 @@
 // at each scrape (every instance shows the same figures); and this instance's delivery attempts.
 import type { Counter } from 'prom-client';
 import type { Database } from '../../common/db/database';
-import type { ServiceMetrics } from '../../common/metrics/service-metrics';
+import { sharedWhileRunning, type ServiceMetrics } from '../../common/metrics/service-metrics';
 import { StoredAlert } from './alerts/alert.entity';
 import { MetricSample, StoredSeries } from './metrics/metric.entity';
 import { statement, tableOf } from './metrics/sql';
@@ -34,12 +34,8 @@ export interface MonitoringObserver {
 }
 
 export function monitoringMetrics(db: Database, metrics: ServiceMetrics): MonitoringObserver {
-  let latest: Promise<Map<string, { labels: Record<string, string>; value: number }[]>> | undefined;
   // One read for all the node gauges of a scrape.
-  const latestNodeSamples = () =>
-    (latest ??= readLatestNodeSamples(db).finally(() => {
-      latest = undefined;
-    }));
+  const latestNodeSamples = sharedWhileRunning(() => readLatestNodeSamples(db));
   for (const [name, help] of Object.entries(NODE_METRICS)) {
     metrics.gaugeFromReadings({
       name,
