@@ -2,18 +2,14 @@
 // silence it), and the attempts of each notification delivery.
 import DataLoader from 'dataloader';
 import type { EntityManager } from 'typeorm';
-import { LessThanOrEqual, MoreThan } from 'typeorm';
 import { attemptsOf } from '../notifications/notification-channel.service';
-import { Silence } from '../silences/silence.entity';
-import { ActiveSilences } from '../silences/silence.service';
+import { activeSilences } from '../silences/silence.service';
 
 export function alertingLoaders(em: EntityManager) {
   return {
     /** Keyed by 'now': one read per request. */
     activeSilences: new DataLoader(async (keys: readonly 'now'[]) => {
-      const now = new Date();
-      const all = await em.findBy(Silence, { startsAt: LessThanOrEqual(now), endsAt: MoreThan(now) });
-      const silences = { all, matcher: new ActiveSilences(all) };
+      const silences = await activeSilences(em, new Date());
       return keys.map(() => silences);
     }),
     attemptsOfDelivery: new DataLoader((ids: readonly string[]) => attemptsOf(em, ids)),

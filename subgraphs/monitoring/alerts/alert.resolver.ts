@@ -71,7 +71,7 @@ export class AlertResolver {
   @FieldResolver(() => [Silence], { description: 'The active silences holding back its notifications.' })
   async silencedBy(@Root() alert: StoredAlert, @Ctx() ctx: MonitoringContext): Promise<Silence[]> {
     const silences = await ctx.loaders.activeSilences.load('now');
-    const ids = new Set(silences.matcher.silencing(alert));
+    const ids = new Set(silences.silencing(alert));
     return silences.all.filter((silence) => ids.has(silence.id));
   }
 

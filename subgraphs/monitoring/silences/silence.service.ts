@@ -70,8 +70,8 @@ export async function activeSilences(em: EntityManager, now: Date): Promise<Acti
 export class ActiveSilences {
   private readonly compiled: { id: string; matches: ReturnType<typeof compileMatchers> }[];
 
-  constructor(silences: readonly Silence[]) {
-    this.compiled = silences.map((silence) => ({ id: silence.id, matches: compileMatchers(silence.matchers) }));
+  constructor(readonly all: readonly Silence[]) {
+    this.compiled = all.map((silence) => ({ id: silence.id, matches: compileMatchers(silence.matchers) }));
   }
 
   /** The ids of the silences matching an alert, by its labels with `alertname` and `severity` added. */
